@@ -1,0 +1,54 @@
+"""The ``neutex`` command. Each subcommand is a dataclass with ``main()`` living beside the
+code it drives; this file only unions them and turns :class:`NeutexError` into one red line.
+
+Heavy libraries (torch, Mitsuba, moderngl) are imported inside ``main()``, so ``--help``
+stays instant.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Annotated, Any, Union
+
+#: (subcommand, module, class) in pipeline order.
+COMMANDS: list[tuple[str, str, str]] = [
+]
+
+
+def _load_commands() -> list[tuple[str, Any]]:
+    return [(name, getattr(importlib.import_module(mod), cls)) for name, mod, cls in COMMANDS]
+
+
+def entrypoint(argv: list[str] | None = None) -> int:
+    """Parse the command line, run the subcommand, and map user errors to exit code 2."""
+    import tyro
+
+    from neutex.errors import NeutexError
+
+    cmds = _load_commands()
+    union = Union[tuple(Annotated[cls, tyro.conf.subcommand(name=name)] for name, cls in cmds)]  # type: ignore[misc]
+    cmd = tyro.cli(union, args=argv, prog="neutex", description="neutex: neural-texture relighting "
+                   "(capture -> prepare -> train -> eval/render -> report).")
+    try:
+        cmd.main()
+    except NeutexError as exc:
+        from rich.console import Console
+
+        err = Console(stderr=True)
+        err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+        if getattr(exc, "hint", ""):
+            err.print(f"[yellow]fix:[/] {exc.hint}", markup=True, highlight=False, soft_wrap=True)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def main() -> None:
+    sys.exit(entrypoint())
+
+
+if __name__ == "__main__":
+    main()

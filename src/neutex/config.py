@@ -1,0 +1,105 @@
+"""Typed dataclass configs <-> plain JSON. Loading rejects unknown keys (a misspelt key must
+never be dropped silently) and rebuilds nested dataclasses, Literals and tuples."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+from neutex.errors import ConfigError
+
+T = TypeVar("T")
+
+
+def config_to_dict(cfg: Any) -> dict[str, Any]:
+    """A (nested) dataclass -> JSON-ready dict (Paths become strings, tuples lists)."""
+
+    def conv(v: Any) -> Any:
+        if dataclasses.is_dataclass(v):
+            return {f.name: conv(getattr(v, f.name)) for f in dataclasses.fields(v)}
+        if isinstance(v, Path):
+            return str(v)
+        if isinstance(v, (list, tuple)):
+            return [conv(x) for x in v]
+        if isinstance(v, dict):
+            return {str(k): conv(x) for k, x in v.items()}
+        return v
+
+    return conv(cfg)
+
+
+def _build(tp: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if dataclasses.is_dataclass(tp):
+        return config_from_dict(tp, value, where)
+    if origin is typing.Union or str(origin) == "<class 'types.UnionType'>":
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for a in args:
+            if a is type(None):
+                continue
+            try:
+                return _build(a, value, where)
+            except ConfigError as e:
+                errors.append(str(e))
+        raise ConfigError(errors[0] if errors else f"{where}: invalid value {value!r}")
+    if origin is typing.Literal:
+        if value not in args:
+            raise ConfigError(f"{where}: {value!r} is not one of {list(args)}")
+        return value
+    if origin in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            return tuple(_build(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+        inner = args[0] if args else Any
+        seq = [_build(inner, v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return tuple(seq) if origin is tuple else seq
+    if origin is dict:
+        return dict(value)
+    if tp is Path:
+        return Path(value)
+    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if tp in (int, str, bool) and not isinstance(value, tp):
+        raise ConfigError(f"{where}: expected {tp.__name__}, got {value!r}")
+    return value
+
+
+def config_from_dict(cls: type[T], d: dict[str, Any], where: str = "config") -> T:
+    """Rebuild a dataclass from a dict; unknown keys are an error naming the key."""
+    if not isinstance(d, dict):
+        raise ConfigError(f"{where}: expected an object, got {type(d).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]}: unknown key (known: {', '.join(sorted(names))})")
+    kwargs = {k: _build(hints[k], v, f"{where}.{k}") for k, v in d.items()}
+    return cls(**kwargs)
+
+
+def save_config(cfg: Any, path: str | Path, extra: dict[str, Any] | None = None) -> None:
+    """Write the resolved config as JSON (atomically), with optional extra top-level keys."""
+    path = Path(path)
+    d = {"config": config_to_dict(cfg), **(extra or {})}
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(d, indent=2))
+    tmp.replace(path)
+
+
+def load_config(cls: type[T], path: str | Path) -> T:
+    """Read a config written by :func:`save_config`."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: file not found")
+    try:
+        d = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: invalid JSON ({exc.msg}, line {exc.lineno})") from None
+    return config_from_dict(cls, d.get("config", d), where=path.name)
