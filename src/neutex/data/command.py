@@ -1,0 +1,31 @@
+"""The ``neutex prepare`` subcommand (kept light: heavy imports happen inside ``main``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from neutex.data.prepare import PrepareConfig
+
+
+@dataclass
+class PrepareCommand(PrepareConfig):
+    """Turn a capture into a prepared dataset: G-buffers per view, float16 images
+    [V,L,H,W,3], splits.json (docs/prepared.md)."""
+
+    def main(self) -> None:
+        from rich.console import Console
+
+        from neutex.data.prepare import prepare_capture
+        from neutex.data.prepared import PreparedData
+
+        console = Console(stderr=True)
+        out = prepare_capture(self, log=lambda s: console.print(f"[yellow]note:[/] {s}", highlight=False))
+        data = PreparedData.open(out)
+        counts = {b: len(data.pairs(b)) for b in ("train", "novel_light", "novel_view", "novel_both")}
+        console.print(f"[green]prepared[/] {out}: {data.num_views} views x {data.num_lights} lights at "
+                      f"{data.width}x{data.height}; pairs per bucket: "
+                      + ", ".join(f"{k} {v}" for k, v in counts.items()), highlight=False)
+        empty = [k for k, v in counts.items() if v == 0]
+        if empty:
+            console.print(f"[yellow]note:[/] empty bucket(s): {', '.join(empty)} (too few views or lights to hold "
+                          "some out; see --view-fraction, --light-fraction)", highlight=False)

@@ -1,0 +1,260 @@
+"""Batches for training and rendering: per-pixel geometry for any (view, light source), and a
+deterministic, resumable loader over (view, light) pairs.
+
+G-buffers are loaded once as contiguous channels-first tensors and gathered by index; light
+and view directions are computed per batch from the position buffer
+(:func:`neutex.geometry.directions_to`), so any light source — a captured light or a point on a
+rendered light sweep — works the same way. No DataLoader workers, no per-sample Python work
+beyond one memmap gather.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+
+from neutex.check import check_shape
+from neutex.errors import DataError
+from neutex.geometry import directions_to, uv_to_grid
+
+
+@dataclass
+class GBufferTensors:
+    """Every view's G-buffers as torch tensors on one device.
+
+    Attributes:
+        uv: ``(V, H, W, 2)`` float32 in [0, 1]², v up.
+        normal: ``(V, 3, H, W)`` float32 world, unit (0 off the object).
+        position: ``(V, 3, H, W)`` float32 world.
+        mask: ``(V, 1, H, W)`` float32, 1 on the object.
+        camera_sources: ``(V, 4)`` float32 homogeneous viewpoints.
+    """
+
+    uv: torch.Tensor
+    normal: torch.Tensor
+    position: torch.Tensor
+    mask: torch.Tensor
+    camera_sources: torch.Tensor
+
+    @property
+    def device(self) -> torch.device:
+        return self.uv.device
+
+    @classmethod
+    def from_data(cls, data, device: Any = "cpu") -> GBufferTensors:
+        """Load a :class:`~neutex.data.PreparedData`'s G-buffers (once) onto ``device``."""
+
+        def chw(a: np.ndarray) -> torch.Tensor:
+            return torch.from_numpy(np.array(a, np.float32)).permute(0, 3, 1, 2).contiguous().to(device)
+
+        return cls(
+            uv=torch.from_numpy(np.array(data.uv, np.float32)).to(device),
+            normal=chw(data.normal),
+            position=chw(data.position),
+            mask=torch.from_numpy(np.asarray(data.mask, np.float32)[:, None]).contiguous().to(device),
+            camera_sources=torch.from_numpy(np.asarray(data.camera_sources, np.float32)).to(device),
+        )
+
+
+    @classmethod
+    def from_gbuffers(cls, gbuffers: list[dict[str, np.ndarray]], cameras: list, device: Any = "cpu") -> GBufferTensors:
+        """Tensors from freshly rasterized G-buffers (:func:`neutex.gbuffer.rasterize_gbuffers`
+        dicts, one per camera): for rendering novel views (orbits) that are not in the dataset.
+
+        Examples:
+            >>> import numpy as np
+            >>> from neutex.capture import Camera
+            >>> g = {"uv": np.zeros((2, 2, 2)), "normal": np.zeros((2, 2, 3)), "position": np.zeros((2, 2, 3)),
+            ...      "mask": np.ones((2, 2), bool)}
+            >>> cam = Camera("c", 2, 2, np.eye(4), "orthographic", scale=(1.0, 1.0), center=(0.5, 0.5))
+            >>> GBufferTensors.from_gbuffers([g], [cam]).camera_sources.tolist()
+            [[-0.0, -0.0, -1.0, 0.0]]
+        """
+        from neutex.geometry import camera_source
+
+        def stack(key: str) -> np.ndarray:
+            return np.stack([np.asarray(g[key], np.float32) for g in gbuffers])
+
+        return cls(
+            uv=torch.from_numpy(stack("uv")).to(device),
+            normal=torch.from_numpy(stack("normal")).permute(0, 3, 1, 2).contiguous().to(device),
+            position=torch.from_numpy(stack("position")).permute(0, 3, 1, 2).contiguous().to(device),
+            mask=torch.from_numpy(stack("mask")[:, None]).contiguous().to(device),
+            camera_sources=torch.from_numpy(np.stack([camera_source(c) for c in cameras]).astype(np.float32)).to(device),
+        )
+
+
+def geometry_batch(source, views: torch.Tensor, light_sources: torch.Tensor, device: Any = None) -> dict[str, torch.Tensor]:
+    """Per-pixel renderer inputs for B (view, light source) pairs.
+
+    Args:
+        source: a :class:`~neutex.data.PreparedData` or its :class:`GBufferTensors`.
+        views: ``(B,)`` long view indices.
+        light_sources: ``(B, 4)`` homogeneous light sources: ``(x, y, z, 1)`` a point light,
+            ``(dx, dy, dz, 0)`` a directional light (unit vector towards the light). Any
+            source works (novel lights, light sweeps).
+        device: where the tensors go (default: where the G-buffers are).
+
+    Returns:
+        dict of float32 tensors on ``device``:
+        ``grid`` ``(B, H, W, 2)`` grid_sample coordinates of the uv buffer (:func:`~neutex.geometry.uv_to_grid`);
+        ``normal``, ``position`` ``(B, 3, H, W)`` world;
+        ``light_dir`` ``(B, 3, H, W)`` unit, surface -> light; ``light_dist`` ``(B, 1, H, W)`` (inf for
+        directional lights); ``view_dir`` ``(B, 3, H, W)`` unit, surface -> camera;
+        ``mask`` ``(B, 1, H, W)`` 1 on the object. ``light_dir`` and ``view_dir`` are 0 off the object.
+
+    Examples:
+        >>> import torch
+        >>> g = GBufferTensors(torch.zeros(1, 2, 2, 2), torch.zeros(1, 3, 2, 2), torch.zeros(1, 3, 2, 2),
+        ...                    torch.ones(1, 1, 2, 2), torch.tensor([[0.0, 0.0, 5.0, 1.0]]))
+        >>> b = geometry_batch(g, torch.tensor([0]), torch.tensor([[0.0, 3.0, 4.0, 1.0]]))
+        >>> b["light_dir"][0, :, 0, 0].tolist(), b["light_dist"][0, 0, 0, 0].item()
+        ([0.0, 0.6000000238418579, 0.800000011920929], 5.0)
+    """
+    t = source if isinstance(source, GBufferTensors) else source.tensors(device or "cpu")
+    dev = torch.device(device) if device is not None else t.device
+    check_shape(views, "B", "views")
+    check_shape(light_sources, "B 4", "light_sources")
+    if len(views) != len(light_sources):
+        raise DataError(f"light_sources: {len(light_sources)} sources for {len(views)} views")
+    idx = views.to(t.device, torch.long)
+    uv = t.uv.index_select(0, idx)
+    normal = t.normal.index_select(0, idx)
+    position = t.position.index_select(0, idx)
+    mask = t.mask.index_select(0, idx)
+    cams = t.camera_sources.index_select(0, idx)
+    if dev != t.device:
+        uv, normal, position, mask, cams = (x.to(dev, non_blocking=True) for x in (uv, normal, position, mask, cams))
+    light_sources = light_sources.to(dev, torch.float32)
+    # directions_to reduces over the channel dim; that is ~5x faster on channels-last memory
+    pos_cl = position.contiguous(memory_format=torch.channels_last)
+    light_dir, light_dist = directions_to(pos_cl, light_sources)
+    view_dir, _ = directions_to(pos_cl, cams)
+    return {
+        "grid": uv_to_grid(uv), "normal": normal, "position": position,
+        "light_dir": (light_dir * mask).contiguous(), "light_dist": light_dist.contiguous(),
+        "view_dir": (view_dir * mask).contiguous(), "mask": mask,
+    }
+
+
+class PairLoader:
+    """Iterates over (view, light) pairs of a prepared dataset in batches.
+
+    The order of epoch ``e`` depends only on ``(seed, e)``, so two loaders with the same
+    arguments yield the same batches, and a run can resume at batch ``k`` of epoch ``e``
+    (``set_epoch(e, start_batch=k)``). ``max_pairs`` caps the pairs per pass: with ``shuffle``
+    each epoch visits a different random subset (quick training runs still see every pair
+    over several epochs); without it, a fixed subset chosen once from ``seed``.
+
+    Each batch is :func:`geometry_batch` plus ``target`` ``(B, 3, H, W)`` float32 linear,
+    ``view`` and ``light`` ``(B,)`` long, ``light_source`` ``(B, 4)``, and ``mask`` multiplied
+    by ``valid`` (saturated pixels excluded) when the dataset has one.
+
+    Examples:
+        >>> loader = PairLoader(data, data.pairs("train"), batch_size=1, seed=0)  # doctest: +SKIP
+        >>> loader.set_epoch(3, start_batch=10)  # doctest: +SKIP
+        >>> for batch in loader: ...  # doctest: +SKIP
+    """
+
+    def __init__(self, data, pairs: np.ndarray, batch_size: int = 1, shuffle: bool = True, seed: int = 0,
+                 device: Any = "cpu", max_pairs: int | None = None, drop_last: bool = False) -> None:
+        pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
+        if len(pairs) == 0:
+            raise DataError("PairLoader: no (view, light) pairs to load (is the bucket empty?)")
+        if batch_size < 1:
+            raise DataError(f"PairLoader: batch_size must be >= 1, got {batch_size}")
+        if (pairs[:, 0] >= data.num_views).any() or (pairs[:, 1] >= data.num_lights).any() or (pairs < 0).any():
+            raise DataError("PairLoader: pair index out of range")
+        if not data.pair_exists[pairs[:, 0], pairs[:, 1]].all():
+            raise DataError("PairLoader: some pairs have no image in the prepared dataset")
+        cap = len(pairs)
+        if max_pairs is not None and 0 < max_pairs < len(pairs) and shuffle:
+            cap = int(max_pairs)
+        elif max_pairs is not None and 0 < max_pairs < len(pairs):
+            rng = np.random.default_rng([seed, 0x5A3B1E])
+            pairs = pairs[np.sort(rng.choice(len(pairs), max_pairs, replace=False))]
+        self.data = data
+        self.pairs = pairs
+        self.cap = min(cap, len(pairs))
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.seed = int(seed)
+        self.device = torch.device(device)
+        self.drop_last = drop_last
+        self.tensors = data.tensors(self.device)
+        self.light_sources = torch.from_numpy(np.asarray(data.light_sources, np.float32)).to(self.device)
+        self.epoch = 0
+        self.start_batch = 0
+
+    def __len__(self) -> int:
+        n = self.cap
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def set_epoch(self, epoch: int, start_batch: int = 0) -> None:
+        """Select the epoch (its shuffle order) and the batch to start from (resume)."""
+        self.epoch, self.start_batch = int(epoch), int(start_batch)
+
+    def order(self, epoch: int | None = None) -> np.ndarray:
+        """``(N, 2)`` pairs in the order of ``epoch`` (default: the current one)."""
+        e = self.epoch if epoch is None else epoch
+        if not self.shuffle:
+            return self.pairs
+        return self.pairs[np.random.default_rng([self.seed, e]).permutation(len(self.pairs))[:self.cap]]
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        order = self.order()
+        for k in range(self.start_batch, len(self)):
+            yield self.load(order[k * self.batch_size:(k + 1) * self.batch_size])
+
+    def load(self, pairs: np.ndarray) -> dict[str, torch.Tensor]:
+        """One batch for explicit ``(B, 2)`` (view, light) index pairs."""
+        pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
+        v_np, l_np = pairs[:, 0], pairs[:, 1]
+        views = torch.from_numpy(v_np)
+        lights = torch.from_numpy(l_np)
+        batch = geometry_batch(self.tensors, views.to(self.device), self.light_sources.index_select(0, lights.to(self.device)))
+        img = torch.from_numpy(self.data.images[v_np, l_np])  # (B, H, W, 3) float16 gather from the memmap
+        batch["target"] = img.to(self.device).permute(0, 3, 1, 2).float().contiguous()
+        if self.data.valid is not None:
+            valid = torch.from_numpy(np.ascontiguousarray(self.data.valid[v_np, l_np]))
+            batch["mask"] = batch["mask"] * valid.to(self.device)[:, None].float()
+        batch["view"] = views.to(self.device)
+        batch["light"] = lights.to(self.device)
+        batch["light_source"] = self.light_sources.index_select(0, batch["light"])
+        return batch
+
+
+def bench_loader(res: int = 256, batch_size: int = 1, batches: int = 200, views: int = 4, lights: int = 16) -> dict:
+    """Loader speed on a synthetic prepared dataset (``views`` x ``lights`` at ``res``², in a
+    temporary folder): samples per second through :class:`PairLoader` on the CPU.
+
+    Returns:
+        ``{"name": "loader", "res", "ms" (per sample), "per_s" (samples/s), "batch_size"}``.
+    """
+    from neutex.data.prepared import PreparedData
+    from neutex.data.synthetic import write_synthetic_prepared
+
+    with tempfile.TemporaryDirectory(prefix="neutex-bench-") as tmp:
+        root = write_synthetic_prepared(Path(tmp) / "prepared", views=views, lights=lights, res=res)
+        data = PreparedData.open(root)
+        loader = PairLoader(data, data.pairs("train"), batch_size=batch_size, shuffle=True, seed=0)
+        for _ in zip(range(2), loader):  # warm-up: page cache, allocator
+            pass
+        n, epoch, t0 = 0, 0, time.perf_counter()
+        while n < batches:
+            loader.set_epoch(epoch)
+            for batch in loader:
+                n += 1
+                if n >= batches:
+                    break
+            epoch += 1
+        dt = time.perf_counter() - t0
+        samples = n * batch_size
+        del loader, data, batch
+    return {"name": "loader", "res": res, "ms": dt / samples * 1e3, "per_s": samples / dt, "batch_size": batch_size}

@@ -1,0 +1,81 @@
+"""An analytic prepared dataset (a Lambertian sphere seen by orthographic cameras), written
+without OpenGL, images or a capture: for benchmarks and for tests of code downstream of
+``prepare``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from neutex.capture.schema import Camera, Light, look_at
+from neutex.data.prepared import PreparedWriter
+from neutex.data.splits import make_split
+
+
+def write_synthetic_prepared(root: str | Path, views: int = 4, lights: int = 8, res: int = 32, seed: int = 0,
+                             view_fraction: float = 0.75, light_fraction: float = 0.75, sequence_frames: int = 0) -> Path:
+    """Write a prepared dataset of a unit-albedo-textured sphere (radius 0.8 at the origin).
+
+    Cameras are orthographic, on a ring at height 0.5 looking at the origin; lights are point
+    lights on a sphere of radius 3. Images are Lambertian (albedo from a checker in uv) with the
+    inverse-square falloff. ``sequence_frames`` > 0 adds a sequence ``sweep`` at view 0.
+
+    Returns:
+        ``root``.
+    """
+    root = Path(root)
+    rng = np.random.default_rng(seed)
+    radius = 0.8
+    cams = []
+    for k, a in enumerate(np.linspace(0, 2 * np.pi, views, endpoint=False)):
+        eye = np.array([3 * np.cos(a), 3 * np.sin(a), 0.5])
+        s = (res - 1) / 2.0 / 1.0  # +-1 world unit fills the image
+        cams.append(Camera(f"cam{k:02d}", res, res, look_at(eye, [0, 0, 0], [0, 0, 1]), "orthographic",
+                           scale=(s, s), center=((res - 1) / 2, (res - 1) / 2)))
+
+    def point_light(i: int, d: np.ndarray) -> Light:
+        return Light(f"L{i:03d}", "point", np.full(3, 9.0), position=3 * d / np.linalg.norm(d))
+
+    light_list = [point_light(i, rng.normal(size=3) + [0, 0, 0.5]) for i in range(lights)]
+    w = PreparedWriter(root, cams, light_list, res, res)
+    jj, ii = np.mgrid[0:res, 0:res].astype(np.float64)
+    gbufs = []
+    for v, cam in enumerate(cams):
+        X = (ii - cam.center[0]) / cam.scale[0]
+        Y = (jj - cam.center[1]) / cam.scale[1]
+        r2 = X**2 + Y**2
+        mask = r2 < radius**2
+        dist = np.linalg.norm(cam.center_world)
+        Z = np.where(mask, dist - np.sqrt(np.clip(radius**2 - r2, 0, None)), 0.0)
+        pc = np.stack([X, Y, Z], -1)
+        c2w = cam.camera_to_world
+        pos = (pc @ c2w[:3, :3].T + c2w[:3, 3]) * mask[..., None]
+        normal = pos / radius
+        uv = np.stack([0.5 + np.arctan2(normal[..., 1], normal[..., 0]) / (2 * np.pi),
+                       0.5 + np.arcsin(np.clip(normal[..., 2], -1, 1)) / np.pi], -1) * mask[..., None]
+        g = {"uv": uv, "normal": normal, "position": pos, "mask": mask, "depth": Z}
+        w.set_gbuffer(v, g)
+        gbufs.append(g)
+
+    def shade(g: dict, light: Light) -> np.ndarray:
+        checker = ((np.floor(g["uv"][..., 0] * 8) + np.floor(g["uv"][..., 1] * 4)) % 2) * 0.5 + 0.3
+        d = light.position - g["position"]
+        r = np.linalg.norm(d, axis=-1, keepdims=True)
+        cos = np.clip((g["normal"] * d / r).sum(-1, keepdims=True), 0, None)
+        return (checker[..., None] * light.intensity * cos / r**2 / np.pi * g["mask"][..., None]).astype(np.float32)
+
+    for v in range(views):
+        for l, light in enumerate(light_list):
+            w.set_image(v, l, shade(gbufs[v], light))
+    if sequence_frames:
+        angles = np.linspace(0, 2 * np.pi, sequence_frames, endpoint=False)
+        seq_lights = [Light(f"S{t:03d}", "point", np.full(3, 9.0), position=np.array([3 * np.cos(a), 3 * np.sin(a), 1.0]))
+                      for t, a in enumerate(angles)]
+        arr = w.add_sequence("sweep", 0, 30.0, seq_lights, [-1] * sequence_frames, sequence_frames)
+        for t, light in enumerate(seq_lights):
+            arr[t] = shade(gbufs[0], light)
+    split = make_split([c.id for c in cams], [l.id for l in light_list], view_fraction, light_fraction, seed)
+    w.finish(split, {"seed": seed, "view_fraction": view_fraction, "light_fraction": light_fraction, "source": "synthetic"},
+             {"source": {"capture": None, "synthetic": True}})
+    return root
