@@ -1,0 +1,120 @@
+import pytest
+import torch
+
+from neutex.config import config_from_dict, config_to_dict
+from neutex.errors import DataError
+from neutex.model import DiscriminatorConfig, ModelConfig, count_flops, descriptions, model_configs
+from neutex.train.losses import masked_l1
+
+
+def make_batch(B=2, H=32, W=32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+
+    def unit(t):
+        return t / t.norm(dim=1, keepdim=True)
+
+    mask = torch.zeros(B, 1, H, W)
+    mask[:, :, 4:-4, 6:-6] = 1
+    return {
+        "grid": torch.rand(B, H, W, 2, generator=g) * 2 - 1,
+        "normal": unit(torch.randn(B, 3, H, W, generator=g)),
+        "light_dir": unit(torch.randn(B, 3, 1, 1, generator=g)).expand(B, 3, H, W).contiguous(),
+        "view_dir": unit(torch.randn(B, 3, H, W, generator=g)),
+        "light_dist": torch.full((B, 1, H, W), float("inf")),
+        "mask": mask,
+        "target": torch.rand(B, 3, H, W, generator=g) * 2,
+    }
+
+
+def tiny(conditioning="multiply", **kw):
+    return ModelConfig(conditioning=conditioning, texture_res=32, unet_depth=3, unet_width=8, **kw)
+
+
+@pytest.mark.parametrize("conditioning,cin", [("multiply", 16), ("concat", 25)])
+def test_shapes_both_modes(conditioning, cin):
+    model = tiny(conditioning).setup("log")
+    batch = make_batch()
+    assert model.renderer_input(batch).shape == (2, cin, 32, 32)
+    assert model(batch).shape == (2, 3, 32, 32)
+    assert model(batch).dtype == torch.float32
+
+
+def test_registry_variants():
+    assert model_configs["exp1"].conditioning == "multiply" and model_configs["exp2"].conditioning == "concat"
+    assert set(descriptions) == set(model_configs)
+    assert model_configs["exp2"].setup("log").conditioning.out_channels == 25
+
+
+def test_config_roundtrip():
+    cfg = tiny("multiply", channel_map=((3, 6, "normal"),), pyramid_levels=2)
+    again = config_from_dict(ModelConfig, config_to_dict(cfg))
+    assert again == cfg and again.channel_map == ((3, 6, "normal"),)
+
+
+@pytest.mark.parametrize("conditioning", ["multiply", "concat"])
+def test_gradients_reach_texture_and_unet_only(conditioning):
+    model = tiny(conditioning, pyramid_levels=2).setup("log")
+    batch = make_batch()
+    model(batch).mean().backward()
+    named = dict(model.named_parameters())
+    assert any(k.startswith("texture.") for k in named) and any(k.startswith("renderer.") for k in named)
+    assert set(k.split(".")[0] for k in named) == {"texture", "renderer"}  # conditioning has no parameters
+    for name, p in named.items():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
+    for name in ("texture.levels.0", "texture.levels.1", "renderer.head.0.weight", "renderer.out.weight"):
+        assert named[name].grad.abs().sum() > 0, name
+    for key, t in batch.items():  # the batch is data: nothing flows into it
+        assert not t.requires_grad and t.grad is None, key
+
+
+def test_background_input_is_zero():
+    model = tiny("concat").setup("log")
+    batch = make_batch()
+    x = model.renderer_input(batch)
+    assert (x * (1 - batch["mask"])).abs().max() == 0
+
+
+def test_missing_key_and_bad_shape():
+    model = tiny().setup("log")
+    batch = make_batch()
+    del batch["view_dir"]
+    with pytest.raises(DataError, match="batch: missing key 'view_dir'"):
+        model(batch)
+    batch = make_batch()
+    batch["normal"] = batch["normal"][:, :, :16]
+    with pytest.raises(DataError, match=r"normal: expected shape \(2 3 32 32\)"):
+        model(batch)
+
+
+@pytest.mark.parametrize("conditioning", ["multiply", "concat"])
+def test_few_steps_reduce_the_loss(conditioning):
+    torch.manual_seed(0)
+    model = tiny(conditioning).setup("log")
+    batch = make_batch(B=1)
+    target = batch["target"] * 0.5
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(25):
+        loss = masked_l1(model(batch), target, batch["mask"])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.6 * losses[0], losses
+
+
+@pytest.mark.parametrize("conditional,cin", [(True, 12), (False, 3)])
+def test_discriminator(conditional, cin):
+    disc = DiscriminatorConfig(n_layers=2, width=8, conditional=conditional).setup()
+    assert disc.in_channels == cin
+    batch = make_batch(H=64, W=64)
+    scores = disc.score(batch["target"], batch)
+    assert scores.shape == (2, 1, 14, 14)
+    # the background is masked: changing it changes nothing
+    other = batch["target"] + 5 * (1 - batch["mask"])
+    torch.testing.assert_close(disc.score(other, batch), scores)
+
+
+def test_count_flops_of_a_conv():
+    conv = torch.nn.Conv2d(4, 8, 3, padding=1, bias=False)
+    assert count_flops(conv, torch.zeros(1, 4, 10, 10)) == 2 * 4 * 8 * 9 * 100

@@ -1,0 +1,68 @@
+import pytest
+import torch
+from torch import nn
+
+from neutex.errors import ConfigError, DataError
+from neutex.model import ModelConfig, UNet, output_activation_for
+
+
+@pytest.mark.parametrize("depth,H,W", [(1, 8, 6), (3, 32, 16), (4, 48, 64)])
+def test_shapes(depth, H, W):
+    net = UNet(16, depth=depth, width=4, max_width=16)
+    assert net(torch.randn(2, 16, H, W)).shape == (2, 3, H, W)
+
+
+def test_not_divisible_raises_clearly():
+    net = UNet(16, depth=3, width=4)
+    with pytest.raises(DataError, match=r"divisible by 2\*\*depth = 8 \(model.unet_depth=3\).*\(1, 16, 36, 32\)"):
+        net(torch.randn(1, 16, 36, 32))
+
+
+def test_no_transposed_convolutions():
+    net = ModelConfig(texture_res=16).setup("log").renderer
+    assert not any(isinstance(m, (nn.ConvTranspose2d, nn.ConvTranspose1d)) for m in net.modules())
+
+
+@pytest.mark.parametrize("norm", ["none", "batch", "instance", "group"])
+@pytest.mark.parametrize("upsample", ["bilinear", "nearest"])
+def test_norms_and_upsampling_run(norm, upsample):
+    net = UNet(8, depth=2, width=8, norm=norm, upsample=upsample)
+    assert net(torch.randn(2, 8, 16, 16)).shape == (2, 3, 16, 16)
+
+
+def test_bad_choices_raise():
+    with pytest.raises(ConfigError, match="unknown normalisation 'layer'"):
+        UNet(8, norm="layer")
+    with pytest.raises(ConfigError, match=r"model.norm: 'layer' is not one of"):
+        ModelConfig(norm="layer")
+    with pytest.raises(ConfigError, match="unknown target encoding 'gamma'"):
+        output_activation_for("gamma")
+
+
+def test_output_activation_matches_encoding():
+    torch.manual_seed(0)
+    x = torch.randn(2, 16, 16, 16) * 50  # large inputs push pre-activations far out
+    outs = {}
+    for enc in ("linear", "log", "srgb"):
+        model = ModelConfig(texture_res=16, unet_depth=2, unet_width=8).setup(enc)
+        for p in model.renderer.out.parameters():
+            nn.init.normal_(p, std=1.0)
+        outs[enc] = model.renderer(x)
+    assert (outs["linear"] >= 0).all() and outs["linear"].max() > 1  # softplus: >= 0, unbounded
+    assert outs["log"].min() < 0 and outs["log"].max() > 1           # identity: may exceed [0, 1]
+    assert (outs["srgb"] >= 0).all() and (outs["srgb"] <= 1).all()    # sigmoid
+    assert [output_activation_for(e) for e in ("linear", "log", "srgb")] == ["softplus", "identity", "sigmoid"]
+
+
+def test_channels_last_and_bf16_autocast():
+    torch.manual_seed(0)
+    net = UNet(16, depth=2, width=8)
+    x = torch.randn(1, 16, 16, 16)
+    ref = net(x)
+    net_cl = net.to(memory_format=torch.channels_last)
+    out_cl = net_cl(x)
+    torch.testing.assert_close(out_cl, ref, rtol=1e-4, atol=1e-5)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out_bf = net_cl(x)
+    assert out_bf.dtype == torch.float32
+    assert (out_bf - ref).abs().max() < 0.1 * ref.abs().max() + 0.05
