@@ -1,0 +1,104 @@
+"""Checkpoints: a dict of state_dicts plus position and config, written atomically.
+
+Loaded with ``torch.load(weights_only=True, map_location="cpu")``: a checkpoint never
+pickles a module, so it survives refactors and cannot run code.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from neutex.errors import CheckpointError
+
+
+def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
+    """Write ``state`` to ``path`` via a temporary file + fsync + rename (atomic on POSIX)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as f:
+        torch.save(state, f)
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(path)
+    return path
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint`.
+
+    Raises:
+        CheckpointError: missing, truncated or not a neutex checkpoint (one line, naming the file).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises RuntimeError/UnpicklingError/EOFError for damage
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CheckpointError(f"{path}: corrupt or unreadable checkpoint ({msg})",
+                              hint="delete it and resume from an earlier one in the same folder") from None
+    if not isinstance(state, dict) or "model" not in state or "epoch" not in state:
+        raise CheckpointError(f"{path}: not a neutex checkpoint (no 'model'/'epoch' entries)")
+    return state
+
+
+def rng_state() -> dict[str, Any]:
+    """Every RNG the training loop touches, as tensors/plain values (weights_only-safe)."""
+    np_state = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
+                  "has_gauss": int(np_state[3]), "cached": float(np_state[4])},
+        "python": repr(random.getstate()),
+    }
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what :func:`rng_state` saved."""
+    torch.set_rng_state(state["torch"])
+    n = state["numpy"]
+    np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
+    import ast
+
+    py = ast.literal_eval(state["python"])
+    random.setstate((py[0], tuple(py[1]), py[2]))
+
+
+def epoch_checkpoint_name(epoch: int) -> str:
+    return f"epoch-{epoch:04d}.pt"
+
+
+def resolve_checkpoint(run: str | Path, which: str | int = "best") -> Path:
+    """``best``, ``last``, an epoch number, or a file path -> the checkpoint file of a run."""
+    run = Path(run)
+    ckdir = run / "checkpoints"
+    which = str(which)
+    if which in ("best", "last"):
+        path = ckdir / f"{which}.pt"
+    elif which.isdigit():
+        path = ckdir / epoch_checkpoint_name(int(which))
+    else:
+        path = Path(which)
+    if not path.is_file():
+        avail = ", ".join(sorted(p.name for p in ckdir.glob("*.pt"))) if ckdir.is_dir() else "none"
+        raise CheckpointError(f"{path}: checkpoint not found (available in {ckdir}: {avail})")
+    return path
+
+
+def list_epoch_checkpoints(run: str | Path) -> list[tuple[int, Path]]:
+    """All per-epoch checkpoints of a run, sorted by epoch."""
+    out = []
+    for p in (Path(run) / "checkpoints").glob("epoch-*.pt"):
+        m = re.fullmatch(r"epoch-(\d+)\.pt", p.name)
+        if m:
+            out.append((int(m.group(1)), p))
+    return sorted(out)
