@@ -16,3 +16,15 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip_slow)
+
+
+@pytest.fixture(scope="session")
+def egl():
+    """Skip tests that rasterize where there is no EGL."""
+    from neutex.errors import DependencyError
+    from neutex.gbuffer import create_context
+
+    try:
+        create_context().release()
+    except DependencyError as exc:
+        pytest.skip(f"no EGL: {exc}")

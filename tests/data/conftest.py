@@ -9,17 +9,6 @@ from neutex.capture.mesh import Mesh, save_mesh
 from neutex.errors import DependencyError
 
 
-@pytest.fixture(scope="session")
-def egl():
-    """Skip tests that rasterize where there is no EGL."""
-    from neutex.gbuffer import create_context
-
-    try:
-        create_context().release()
-    except DependencyError as exc:
-        pytest.skip(f"no EGL: {exc}")
-
-
 def pixel_value(v: int, l: int) -> float:
     """The constant value of frame (view v, light l) in test captures: identifies the pair."""
     return 0.1 + v + l / 16

@@ -1,0 +1,226 @@
+"""Nearest-light baseline: what you get for a new light without any learning.
+
+For a target light, take the photograph (same view) under the seen light whose direction, seen
+from the object centre, is closest in angle; optionally rescale it per pixel by the ratio of the
+two lights' Lambertian shading ``I · max(n·l, 0) / r²``. It gives eval.json's
+``baselines.nearest_light`` context: a learned relighter should beat it on novel lights.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from neutex.check import check_shape
+from neutex.errors import DataError
+from neutex.geometry import directions_to
+
+#: default floor of the chosen light's shading, as a fraction of its peak over the object.
+MIN_SHADING = 0.05
+
+
+def _t(x, dtype=torch.float32) -> torch.Tensor:
+    return torch.as_tensor(x).to(dtype)
+
+
+def light_directions(sources: torch.Tensor, center: torch.Tensor) -> torch.Tensor:
+    """Unit direction from ``center`` towards each homogeneous source.
+
+    ``d = normalize(s.xyz − s.w · center)``: a point light's position relative to the centre, or
+    a directional light's direction as it is.
+
+    Args:
+        sources: ``(L, 4)`` homogeneous sources (``x, y, z, 1`` point / ``dx, dy, dz, 0`` directional).
+        center: ``(3,)`` world point (the object centre).
+
+    Returns:
+        ``(L, 3)`` unit vectors.
+
+    Examples:
+        >>> light_directions(torch.tensor([[0.0, 0.0, 3.0, 1.0], [2.0, 0.0, 0.0, 0.0]]), torch.tensor([0.0, 0.0, 1.0]))
+        tensor([[0., 0., 1.],
+                [1., 0., 0.]])
+    """
+    check_shape(sources, "L 4", "sources")
+    d = sources[:, :3] - sources[:, 3:4] * center.reshape(1, 3).to(sources.dtype)
+    return d / d.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+
+
+def nearest_light_index(seen_sources, target_sources, center=None) -> torch.Tensor:
+    """Index of the seen light closest in angle to each target light, seen from ``center``.
+
+    Angular distance ``acos(d_seen · d_target)`` with :func:`light_directions`; the smallest wins
+    (the first one on a tie).
+
+    Args:
+        seen_sources: ``(Ls, 4)`` homogeneous.
+        target_sources: ``(Lt, 4)`` homogeneous.
+        center: ``(3,)`` object centre; default the world origin.
+
+    Returns:
+        ``(Lt,)`` long indices into ``seen_sources``.
+
+    Examples:
+        >>> seen = torch.tensor([[1.0, 0, 0, 0], [0, 1.0, 0, 0], [-1.0, 0, 0, 0]])
+        >>> nearest_light_index(seen, torch.tensor([[0.2, 1.0, 0.0, 1.0]]))
+        tensor([1])
+    """
+    seen = _t(seen_sources, torch.float64)
+    target = _t(target_sources, torch.float64)
+    check_shape(target, "L 4", "target_sources")
+    c = torch.zeros(3, dtype=torch.float64) if center is None else _t(center, torch.float64)
+    cos = light_directions(target, c) @ light_directions(seen, c).T
+    return cos.argmax(dim=1)
+
+
+def lambert_shading(position, normal, sources, intensities) -> torch.Tensor:
+    """Lambertian shading ``I · max(n·l, 0) / r²`` per pixel, per light, per channel.
+
+    For a directional source ``r = 1`` (its intensity is the irradiance on a surface facing it).
+
+    Args:
+        position: ``(H, W, 3)`` world positions.
+        normal: ``(H, W, 3)`` world unit normals.
+        sources: ``(L, 4)`` homogeneous sources.
+        intensities: ``(L, 3)`` RGB radiant intensity (point) or irradiance (directional).
+
+    Returns:
+        ``(L, H, W, 3)``.
+
+    Examples:
+        >>> p = torch.zeros(1, 1, 3); n = torch.tensor([[[0.0, 0.0, 1.0]]])
+        >>> lambert_shading(p, n, torch.tensor([[0.0, 0.0, 2.0, 1.0]]), torch.ones(1, 3)).flatten()
+        tensor([0.2500, 0.2500, 0.2500])
+    """
+    position, normal = _t(position), _t(normal)
+    sources, intensities = _t(sources), _t(intensities)
+    check_shape(position, "H W 3", "position")
+    check_shape(normal, "H W 3", "normal")
+    check_shape(sources, "L 4", "sources")
+    check_shape(intensities, "L 3", "intensities")
+    n_l = sources.shape[0]
+    pos = position.permute(2, 0, 1)[None].expand(n_l, -1, -1, -1)
+    ldir, dist = directions_to(pos, sources)
+    cos = (ldir * normal.permute(2, 0, 1)[None]).sum(1, keepdim=True).clamp_min(0)
+    falloff = torch.where(torch.isinf(dist), torch.ones_like(dist), 1.0 / dist.clamp_min(1e-12) ** 2)
+    return (intensities[:, :, None, None] * cos * falloff).permute(0, 2, 3, 1)
+
+
+def nearest_light_predictions(
+    seen_images,
+    seen_sources,
+    target_sources,
+    position,
+    normal,
+    intensities_seen,
+    intensities_target,
+    rescale: bool = True,
+    mask=None,
+    center=None,
+    min_shading: float = MIN_SHADING,
+    chunk: int = 16,
+) -> torch.Tensor:
+    """Nearest-light baseline for many target lights at once (one view).
+
+    For target light t with chosen seen light c = :func:`nearest_light_index`:
+    ``pred_t = img_c`` or, with ``rescale``, ``pred_t = img_c · S_t / max(S_c, f_c)`` per pixel
+    and channel, with ``S = I · max(n·l, 0) / r²`` (:func:`lambert_shading`) and the floor
+    ``f_c = min_shading · max_{object} S_c``: where the chosen light barely lights a pixel the
+    ratio is bounded by ``S_t / f_c`` instead of blowing up (a pixel the chosen light does not
+    light at all stays as dark as it is in ``img_c``). Exact for a Lambertian object wherever
+    ``S_c ≥ f_c``; where the floor applies it lies between 0 and the exact value. Outside
+    ``mask`` the chosen image is returned unscaled.
+
+    Args:
+        seen_images: ``(Ls, H, W, 3)`` linear images of one view under the seen lights.
+        seen_sources: ``(Ls, 4)`` homogeneous sources.
+        target_sources: ``(Lt, 4)`` homogeneous sources to predict.
+        position: ``(H, W, 3)`` world positions of the view's pixels.
+        normal: ``(H, W, 3)`` world unit normals.
+        intensities_seen: ``(Ls, 3)``, intensities_target: ``(Lt, 3)`` RGB.
+        rescale: apply the shading ratio.
+        mask: ``(H, W)`` bool object mask (centre, shading peak, where to rescale); default all.
+        center: ``(3,)`` object centre for the angular distance; default the mean position
+            over ``mask`` if given, else the world origin.
+        min_shading: the floor fraction (0.05).
+        chunk: target lights processed at once.
+
+    Returns:
+        ``(Lt, H, W, 3)`` float32 linear predictions.
+    """
+    imgs = _t(seen_images)
+    check_shape(imgs, "L H W 3", "seen_images")
+    seen, target = _t(seen_sources), _t(target_sources)
+    check_shape(seen, "L 4", "seen_sources")
+    check_shape(target, "L 4", "target_sources")
+    i_seen, i_target = _t(intensities_seen), _t(intensities_target)
+    check_shape(i_seen, "L 3", "intensities_seen")
+    check_shape(i_target, "L 3", "intensities_target")
+    if seen.shape[0] != imgs.shape[0] or i_seen.shape[0] != imgs.shape[0]:
+        raise DataError(f"seen_sources: {seen.shape[0]} lights and {i_seen.shape[0]} intensities for {imgs.shape[0]} images")
+    if i_target.shape[0] != target.shape[0]:
+        raise DataError(f"intensities_target: {i_target.shape[0]} rows for {target.shape[0]} target lights")
+    position, normal = _t(position), _t(normal)
+    h, w = imgs.shape[1:3]
+    if tuple(position.shape[:2]) != (h, w) or tuple(normal.shape[:2]) != (h, w):
+        raise DataError(f"position/normal: size {tuple(position.shape[:2])} does not match images {h}x{w}")
+    m = torch.ones(h, w, dtype=torch.bool) if mask is None else torch.as_tensor(mask).bool()
+    if center is None:
+        center = position[m].mean(0) if mask is not None and bool(m.any()) else torch.zeros(3)
+    idx = nearest_light_index(seen, target, center)
+    chosen = imgs[idx]
+    if not rescale:
+        return chosen
+    out = []
+    for s in range(0, target.shape[0], chunk):
+        c = idx[s:s + chunk]
+        s_t = lambert_shading(position, normal, target[s:s + chunk], i_target[s:s + chunk])
+        s_c = lambert_shading(position, normal, seen[c], i_seen[c])
+        peak = torch.where(m[None, :, :, None], s_c, torch.zeros(())).amax(dim=(1, 2), keepdim=True)
+        ratio = s_t / torch.maximum(s_c, (min_shading * peak).clamp_min(1e-20))
+        ratio = torch.where(m[None, :, :, None], ratio, torch.ones(()))
+        out.append(chosen[s:s + chunk] * ratio)
+    return torch.cat(out)
+
+
+def nearest_light_prediction(
+    seen_images,
+    seen_sources,
+    target_source,
+    position,
+    normal,
+    intensities_seen,
+    intensity_target,
+    rescale: bool = True,
+    mask=None,
+    center=None,
+    min_shading: float = MIN_SHADING,
+) -> torch.Tensor:
+    """Nearest-light baseline for one target light: :func:`nearest_light_predictions` with Lt = 1.
+
+    Args:
+        seen_images: ``(Ls, H, W, 3)`` linear, one view.
+        seen_sources: ``(Ls, 4)`` homogeneous.
+        target_source: ``(4,)`` homogeneous.
+        position, normal: ``(H, W, 3)`` world.
+        intensities_seen: ``(Ls, 3)``; intensity_target: ``(3,)``.
+        rescale, mask, center, min_shading: see :func:`nearest_light_predictions`.
+
+    Returns:
+        ``(H, W, 3)``.
+
+    Examples:
+        >>> n = torch.tensor([0.0, 0.0, 1.0]).expand(4, 4, 3)
+        >>> p = torch.zeros(4, 4, 3)
+        >>> seen = torch.tensor([[0.0, 0.0, 1.0, 0.0], [1.0, 0.0, 0.0, 0.0]])
+        >>> imgs = 0.5 * lambert_shading(p, n, seen, torch.ones(2, 3))  # albedo 0.5
+        >>> tgt = torch.tensor([0.0, 0.6, 0.8, 0.0])
+        >>> pred = nearest_light_prediction(imgs, seen, tgt, p, n, torch.ones(2, 3), torch.ones(3))
+        >>> round(pred[0, 0, 0].item(), 4)  # 0.5 * cos = 0.5 * 0.8
+        0.4
+    """
+    tgt = _t(target_source).reshape(1, 4)
+    it = _t(intensity_target).reshape(1, 3)
+    return nearest_light_predictions(
+        seen_images, seen_sources, tgt, position, normal, intensities_seen, it,
+        rescale=rescale, mask=mask, center=center, min_shading=min_shading,
+    )[0]

@@ -1,0 +1,325 @@
+import json
+import math
+
+import pytest
+import torch
+
+from neutex.errors import DataError
+from neutex.eval.metrics import masked_mean
+from neutex.eval.temporal import (
+    flag_jumps,
+    jump_index,
+    jump_signal,
+    light_curvature,
+    log_luminance,
+    peak_ratio,
+    temporal_difference_error,
+    temporal_metrics,
+)
+
+KEYS = {
+    "tde", "tde_rel", "jump_index", "jump_index_gt", "peak_ratio", "peak_ratio_gt",
+    "patch_peak_p99", "worst_frame", "flagged_frames", "flagged_frames_gt", "curves",
+}
+STEP = 1.02  # a 2 % brightness step
+
+
+def _sinusoid(T=240, res=16, amp=0.3, period=240):
+    t = torch.arange(T, dtype=torch.float64)
+    b = (1 + amp * torch.sin(2 * math.pi * t / period)).float()
+    frames = b.view(T, 1, 1, 1) * torch.linspace(0.2, 1.0, res).view(1, 1, 1, res).expand(T, 3, res, res)
+    return frames.contiguous(), torch.ones(res, res, dtype=torch.bool)
+
+
+# ---------------------------------------------------------------- smooth sequences are not flagged
+
+def test_smooth_sphere_sweep_is_not_flagged(sphere_seq):
+    gt, mask = sphere_seq(360, 64)
+    r = temporal_metrics(gt, gt, mask, fps=24)
+    assert set(r) == KEYS
+    assert r["flagged_frames"] == [] and r["flagged_frames_gt"] == []
+    assert r["tde"] == 0.0 and r["tde_rel"] == 0.0
+    assert r["jump_index"] == pytest.approx(r["jump_index_gt"]) and r["jump_index"] < 0.01
+    assert r["peak_ratio"] < 3
+
+
+@pytest.mark.parametrize("elevation,ambient", [(0.0, 0.0), (1.0, 0.02)])
+def test_other_smooth_sweeps_are_not_flagged(sphere_seq, elevation, ambient):
+    gt, mask = sphere_seq(360, 48, elevation=elevation, ambient=ambient)
+    assert temporal_metrics(gt, None, mask, fps=24)["flagged_frames"] == []
+
+
+def test_smooth_sinusoid_is_not_flagged():
+    frames, mask = _sinusoid()
+    r = temporal_metrics(frames, None, mask, fps=30)
+    assert r["flagged_frames"] == []
+    assert r["jump_index"] == pytest.approx((2 * math.pi / 240) ** 2, rel=0.1)
+
+
+# ---------------------------------------------------------------- a 2 % step is flagged exactly at k
+
+@pytest.mark.parametrize("k", [1, 2, 57, 200, 358, 359])
+def test_step_is_flagged_exactly_at_k(sphere_seq, k):
+    gt, mask = sphere_seq(360, 48)
+    pred = gt.clone()
+    pred[k:] *= STEP
+    r = temporal_metrics(pred, gt, mask, fps=24)
+    assert [f["frame"] for f in r["flagged_frames"]] == [k]
+    assert r["flagged_frames"][0]["time_s"] == pytest.approx(k / 24)
+    # the dark floor ε = 0.1 × mean luminance damps the step a little: log((1.02 Y + ε) / (Y + ε))
+    assert 0.5 * math.log(STEP) < r["flagged_frames"][0]["value"] <= math.log(STEP) * 1.01
+    assert r["worst_frame"] == k
+    assert r["flagged_frames_gt"] == []
+    # the plotted curves use the same index: frame k holds the jump
+    c = r["curves"]
+    assert len(c["m_t"]) == len(c["dm_t"]) == len(c["tde_t"]) == len(c["jump_t"]) == 360
+    assert c["dm_t"][0] is None and c["tde_t"][0] is None
+    assert max(range(1, 360), key=lambda i: abs(c["jump_t"][i])) == k
+    assert max(range(1, 360), key=lambda i: c["tde_t"][i]) == k
+
+
+def test_step_on_sinusoid_without_gt():
+    frames, mask = _sinusoid()
+    frames[150:] *= STEP
+    r = temporal_metrics(frames, None, mask, fps=30)
+    assert [f["frame"] for f in r["flagged_frames"]] == [150]
+    assert r["flagged_frames"][0]["time_s"] == pytest.approx(5.0)
+    for key in ("tde", "tde_rel", "worst_frame", "jump_index_gt", "peak_ratio_gt", "flagged_frames_gt"):
+        assert r[key] is None, key
+    assert r["curves"]["tde_t"] is None and r["curves"]["m_t_gt"] is None
+
+
+def test_step_is_flagged_through_moderate_flicker(sphere_seq):
+    gt, mask = sphere_seq(360, 48)
+    gen = torch.Generator().manual_seed(0)
+    pred = gt * (1 + 0.002 * torch.randn(360, 1, 1, 1, generator=gen))
+    pred[290:] *= 1.03
+    r = temporal_metrics(pred, gt, mask, fps=24)
+    assert [f["frame"] for f in r["flagged_frames"]] == [290]
+    assert r["jump_index"] > 10 * r["jump_index_gt"]
+
+
+def test_a_single_frame_spike_is_flagged_twice():
+    m = torch.linspace(0.0, 0.5, 100)
+    m[40] += 0.05  # frame 40 pops up and frame 41 drops back
+    flags, _, _ = flag_jumps(m, fps=10)
+    assert [(f["frame"], f["value"] > 0) for f in flags] == [(40, True), (41, False)]
+
+
+# ---------------------------------------------------------------- scale invariance
+
+def test_scaling_the_sequence_changes_no_scale_free_measure(sphere_seq):
+    gt, mask = sphere_seq(120, 48)
+    pred = gt.clone()
+    pred[60:] *= STEP
+    a = temporal_metrics(pred, gt, mask, fps=24)
+    b = temporal_metrics(7.0 * pred, 7.0 * gt, mask, fps=24)
+    for key in ("jump_index", "jump_index_gt", "peak_ratio", "peak_ratio_gt", "patch_peak_p99", "tde_rel"):
+        assert b[key] == pytest.approx(a[key], rel=1e-4), key
+    assert b["tde"] == pytest.approx(7.0 * a["tde"], rel=1e-5)
+    assert [f["frame"] for f in b["flagged_frames"]] == [f["frame"] for f in a["flagged_frames"]] == [60]
+
+
+def test_jump_index_scale_free_and_known_values():
+    gen = torch.Generator().manual_seed(1)
+    lum = 1 + 0.2 * torch.rand(300, generator=gen, dtype=torch.float64)
+    assert jump_index(log_luminance(5 * lum)).item() == pytest.approx(jump_index(log_luminance(lum)).item(), rel=1e-12)
+    noise = torch.randn(64, 4000, generator=gen, dtype=torch.float64)
+    assert jump_index(noise).mean().item() == pytest.approx(3.0, rel=0.02)  # white-noise flicker
+    assert jump_index(torch.zeros(10)).item() == 0.0
+    assert jump_index(torch.tensor([0.0, 1.0] * 100)).item() == pytest.approx(4.0, rel=0.01)
+
+
+def test_peak_ratio_and_jump_signal():
+    m = torch.linspace(0, 1, 101)  # constant step 0.01
+    assert peak_ratio(m).item() == pytest.approx(1.0, rel=1e-4)
+    m2 = m.clone()
+    m2[50:] += 0.04
+    assert peak_ratio(m2).item() == pytest.approx(5.0, rel=1e-3)
+    e = jump_signal(m2)
+    assert e.shape == (100,)
+    assert int(e.abs().argmax()) + 1 == 50
+    assert e[49].item() == pytest.approx(0.04, abs=1e-5)
+    assert e.abs().sort().values[-2].item() < 1e-5
+
+
+def test_flag_threshold_uses_mad_and_floor():
+    m = torch.linspace(0, 1, 101)
+    flags, thr, _ = flag_jumps(m, fps=10, floor=0.005)
+    assert flags == [] and thr == 0.005  # MAD ~ 0: the floor applies
+    gen = torch.Generator().manual_seed(2)
+    noisy = m + 0.01 * torch.randn(101, generator=gen)
+    _, thr2, e = flag_jumps(noisy, fps=10, threshold_k=5.0)
+    mad = (e - e.median()).abs().median().item()
+    assert thr2 == pytest.approx(5.0 * 1.4826 * mad, rel=1e-5)
+
+
+# ---------------------------------------------------------------- tDE
+
+def test_tde_known_values_and_masked_mean_equivalence():
+    gen = torch.Generator().manual_seed(3)
+    gt = torch.rand(10, 3, 8, 8, generator=gen)
+    pred = gt + 0.1 * torch.rand(10, 3, 8, 8, generator=gen)
+    mask = torch.rand(8, 8, generator=gen) > 0.3
+    tde, rel, per = temporal_difference_error(pred, gt, mask)
+    m4 = mask[None, None]
+    want = masked_mean(((pred[1:] - pred[:-1]) - (gt[1:] - gt[:-1])).abs(), m4)
+    den = masked_mean((gt[1:] - gt[:-1]).abs(), m4).mean()
+    assert torch.allclose(per, want, atol=1e-6)
+    assert tde == pytest.approx(want.mean().item(), rel=1e-5)
+    assert rel == pytest.approx(want.mean().item() / den.item(), rel=1e-5)
+
+
+def test_tde_constant_gt_gives_no_relative_value():
+    gt = torch.ones(5, 3, 4, 4)
+    tde, rel, _ = temporal_difference_error(gt * 1.0, gt, torch.ones(4, 4, dtype=torch.bool))
+    assert tde == 0.0 and rel is None
+
+
+def test_tde_across_chunk_boundaries(monkeypatch, sphere_seq):
+    import neutex.eval.temporal as temporal
+
+    gt, mask = sphere_seq(50, 24)
+    pred = gt.clone()
+    pred[33:] *= STEP
+    full = temporal_difference_error(pred, gt, mask)
+    monkeypatch.setattr(temporal, "CHUNK_FRAMES", 7)
+    chunked = temporal_difference_error(pred, gt, mask)
+    assert torch.allclose(full[2], chunked[2], atol=1e-7)
+    assert int(chunked[2].argmax()) + 1 == 33
+
+
+# ---------------------------------------------------------------- masked
+
+def test_background_changes_nothing(sphere_seq):
+    gt, mask = sphere_seq(60, 32)
+    pred = gt.clone()
+    pred[30:] *= STEP
+    a = temporal_metrics(pred, gt, mask, fps=24)
+    gen = torch.Generator().manual_seed(4)
+    bg = ~mask
+    pred2, gt2 = pred.clone(), gt.clone()
+    pred2[:, :, bg] = torch.rand(60, 3, int(bg.sum()), generator=gen) * 10
+    gt2[:, :, bg] = float("nan")
+    b = temporal_metrics(pred2, gt2, mask, fps=24)
+    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+# ---------------------------------------------------------------- local pops
+
+def _pop(gt, mask, y0, x0, size, frame, factor):
+    pred = gt.clone()
+    pred[frame:, :, y0:y0 + size, x0:x0 + size] *= factor
+    return pred
+
+
+def test_local_pop_is_caught_by_the_patch_measure_not_the_global_one(sphere_seq):
+    gt, mask = sphere_seq(240, 128)
+    base = temporal_metrics(gt, None, mask, fps=24)
+    pred = gt.clone()
+    pred[30:, :, 40:48, 72:88] *= 1.15  # two lit 8x8 tiles pop by 15 % at frame 30
+    r = temporal_metrics(pred, None, mask, fps=24)
+    assert r["patch_peak_p99"] > 5 * base["patch_peak_p99"]
+    assert r["patch_peak_p99"] > 0.1
+    # the global measures barely move: a < 0.5 % step, not flagged, peak ratio within 2 %
+    assert abs(r["curves"]["jump_t"][30]) < 0.004
+    assert r["flagged_frames"] == []
+    assert r["peak_ratio"] == pytest.approx(base["peak_ratio"], rel=0.02)
+    at = r["curves"]["patch_peak_at"]
+    assert at["frame"] == 30 and at["x"] in (72, 80) and at["y"] == 40
+
+
+def test_single_tile_pop_caught_at_low_resolution(sphere_seq):
+    gt, mask = sphere_seq(120, 64)  # ~40 tiles: one 8x8 tile is above the 99th percentile
+    base = temporal_metrics(gt, None, mask, fps=24)
+    r = temporal_metrics(_pop(gt, mask, 24, 40, 8, 15, 1.3), None, mask, fps=24)
+    assert r["patch_peak_p99"] > 10 * base["patch_peak_p99"]
+    assert r["curves"]["patch_peak_at"] == {"frame": 15, "time_s": pytest.approx(15 / 24), "x": 40, "y": 24}
+
+
+# ---------------------------------------------------------------- output and errors
+
+def test_output_is_strict_json(sphere_seq):
+    gt, mask = sphere_seq(40, 24)
+    for g in (gt, None):
+        r = temporal_metrics(gt * 1.01, g, mask, fps=24)
+        json.dumps(r, allow_nan=False)
+
+
+def test_accepts_float16_numpy(sphere_seq):
+    gt, mask = sphere_seq(120, 24)
+    pred = gt.clone()
+    pred[20:] *= STEP
+    r = temporal_metrics(pred.half().numpy(), gt.half().numpy(), mask.numpy(), fps=24)
+    assert r["worst_frame"] == 20 and [f["frame"] for f in r["flagged_frames"]] == [20]
+
+
+def test_errors():
+    x = torch.rand(5, 3, 8, 8)
+    m = torch.ones(8, 8, dtype=torch.bool)
+    with pytest.raises(DataError, match=r"pred: expected shape \(T 3 H W\)"):
+        temporal_metrics(x[:, :2], None, m, fps=24)
+    with pytest.raises(DataError, match="fps"):
+        temporal_metrics(x, None, m, fps=0)
+    with pytest.raises(DataError, match="mask: no object pixel"):
+        temporal_metrics(x, None, torch.zeros(8, 8, dtype=torch.bool), fps=24)
+    with pytest.raises(DataError, match="gt: shape"):
+        temporal_metrics(x, x[:4], m, fps=24)
+    y = x.clone()
+    y[2, 0, 3, 3] = float("nan")
+    with pytest.raises(DataError, match="pred: non-finite"):
+        temporal_metrics(y, None, m, fps=24)
+
+
+# ---------------------------------------------------------------- light-space curvature
+
+def test_rotate_sources():
+    from neutex.render.lights import rotate_sources as _rot
+
+    def rotate_sources(src, up, angle):
+        return _rot(src, up, torch.full((src.shape[0],), angle, dtype=src.dtype))
+
+    up = torch.tensor([0.0, 0.0, 2.0])
+    s = torch.tensor([[1.0, 0.0, 0.3, 1.0], [0.0, 1.0, 0.5, 0.0]])
+    r = rotate_sources(s, up, math.pi / 2)
+    assert torch.allclose(r, torch.tensor([[0.0, 1.0, 0.3, 1.0], [-1.0, 0.0, 0.5, 0.0]]), atol=1e-6)
+    assert torch.allclose(rotate_sources(r, up, -math.pi / 2), s, atol=1e-6)
+
+
+def test_curvature_is_order_delta_on_a_smooth_renderer(sphere_renderer):
+    calls = []
+
+    def render(src):
+        calls.append(src.shape[0])
+        return sphere_renderer(src, res=32)
+
+    up = torch.tensor([0.0, 0.0, 1.0])
+    lights = torch.tensor([[math.cos(a), math.sin(a), 0.6, 0.0] for a in (0.3, 1.0, 1.7, 2.2, 2.6)])
+    k1 = light_curvature(render, lights, up, 0.04, batch_size=2)
+    k2 = light_curvature(render, lights, up, 0.02, batch_size=2)
+    assert max(calls) <= 6 and len(k1["per_light"]) == 5
+    ratio = torch.tensor(k1["per_light"]) / torch.tensor(k2["per_light"])
+    assert torch.all((ratio > 1.7) & (ratio < 2.3)), ratio
+    assert k1["mean"] < 0.2
+
+
+def test_curvature_is_order_one_on_a_step():
+    def render(src):  # brightness jumps when the light's azimuth crosses 1 rad
+        az = torch.atan2(src[:, 1], src[:, 0])
+        return (1.0 + 0.2 * (az > 1.0).float()).view(-1, 1, 1, 1).expand(-1, 3, 8, 8)
+
+    up = torch.tensor([0.0, 0.0, 1.0])
+    lights = torch.tensor([[math.cos(0.99), math.sin(0.99), 0.0, 0.0]])
+    for delta in (0.04, 0.02):
+        assert light_curvature(render, lights, up, delta)["mean"] == pytest.approx(1.0, abs=1e-4)
+
+
+@pytest.mark.slow
+def test_speed_360_frames_256(sphere_seq):
+    import time
+
+    gt, mask = sphere_seq(360, 256)
+    pred = gt * 1.01
+    t0 = time.perf_counter()
+    temporal_metrics(pred, gt, mask, fps=24)
+    assert time.perf_counter() - t0 < 5.0
