@@ -144,3 +144,30 @@ def test_auto_epochs_scales_with_data():
     assert auto_epochs(100, 1, 3000) == 30
     assert auto_epochs(10_000, 1, 3000) == 2
     assert auto_epochs(10, 1, 3000) == 60
+
+
+def test_remedies_ema_smoothness_jitter(prepared, tmp_path):
+    from neutex.eval.evaluate import load_run
+    from neutex.train.config import RemediesConfig
+
+    cfg = tiny_cfg(prepared, tmp_path / "run", epochs=1)
+    cfg.remedies = RemediesConfig(ema=0.5, light_smoothness=1.0, smoothness_angle_deg=10.0, light_jitter_deg=5.0)
+    tr = Trainer(cfg)
+    tr.setup()
+    batch = next(iter(tr.loader))
+    jittered = tr._augment(batch)
+    assert not torch.allclose(jittered["light_dir"], batch["light_dir"])  # light moved...
+    assert torch.equal(jittered["target"], batch["target"])  # ...the photograph did not
+    logs = tr.train_step(batch)
+    assert logs["smoothness"] > 0
+    ema = dict(tr.ema.named_parameters())
+    diff = [not torch.equal(p, ema[n]) for n, p in tr.model.named_parameters()]
+    assert any(diff)  # EMA lags the trained weights
+    tr2 = Trainer(tiny_cfg(prepared, tmp_path / "run2", epochs=1))
+    tr2.cfg.remedies = cfg.remedies
+    run = tr2.train()
+    st = load_checkpoint(run / "checkpoints" / "last.pt")
+    assert st["ema"] is not None
+    lr = load_run(run, "last")
+    key = next(iter(st["ema"]))
+    assert torch.equal(lr.model.state_dict()[key], st["ema"][key])  # eval/render use the EMA copy

@@ -8,6 +8,7 @@ two lights' Lambertian shading ``I · max(n·l, 0) / r²``. It gives eval.json's
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from neutex.check import check_shape
@@ -19,6 +20,8 @@ MIN_SHADING = 0.05
 
 
 def _t(x, dtype=torch.float32) -> torch.Tensor:
+    if isinstance(x, np.ndarray) and not x.flags.writeable:
+        x = np.array(x)  # memory-mapped arrays are read-only; torch wants writable memory
     return torch.as_tensor(x).to(dtype)
 
 

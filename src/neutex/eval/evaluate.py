@@ -89,6 +89,34 @@ def read_metrics(run: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
+def epoch_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per-epoch validation rows of metrics.jsonl flattened for plotting:
+    ``{"epoch", "psnr_<bucket>", "tde_rel", "jump_index", "jump_index_gt", ...}`` (the first
+    temporal sequence)."""
+    out = []
+    for r in rows:
+        if r.get("kind") != "val":
+            continue
+        flat: dict[str, Any] = {"epoch": r["epoch"]}
+        for b, m in r.get("buckets", {}).items():
+            flat[f"psnr_{b}"] = m.get("psnr")
+        t = next(iter((r.get("temporal") or {}).values()), None)
+        if t:
+            flat.update({k: v for k, v in t.items() if isinstance(v, (int, float)) or v is None})
+        out.append(flat)
+    return out
+
+
+def plot_run_curves(run: str | Path) -> Path | None:
+    """``RUN/plots/epoch_curves.png``: held-out PSNR and temporal metrics against epoch."""
+    from neutex.eval.plots import plot_epoch_curves
+
+    rows = epoch_rows(read_metrics(run))
+    if not rows:
+        return None
+    return plot_epoch_curves(rows, Path(run) / "plots" / "epoch_curves.png", title=Path(run).name)
+
+
 def held_out_psnr(buckets: dict[str, dict[str, float]]) -> float:
     """Mean PSNR over the held-out buckets present (``train`` when none is)."""
     vals = [buckets[b]["psnr"] for b in HELD_OUT if b in buckets and buckets[b].get("psnr") is not None]
@@ -257,6 +285,8 @@ def evaluate_run(run: str | Path, checkpoint: str | int = "best", select: Select
     lr = load_run(run, checkpoint, device, data_path)
     buckets, baselines = evaluate_buckets(lr, max_images, progress=progress)
     temporal = evaluate_sequences(lr, Path(run) / "plots" if write else None, max_frames)
+    if write:
+        plot_run_curves(run)
     result = {
         "checkpoint": str(lr.checkpoint.relative_to(lr.run) if lr.checkpoint.is_relative_to(lr.run) else lr.checkpoint),
         "epoch": lr.epoch,

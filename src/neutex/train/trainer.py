@@ -438,6 +438,9 @@ class Trainer:
                 self.console.print(f"[yellow]stopped at epoch {self.epoch + 1}, step {self.step}; "
                                    f"checkpoint written; continue with --resume[/]")
         if not interrupted:
+            from neutex.eval.evaluate import plot_run_curves
+
             self._finish_videos()
+            plot_run_curves(self.run)
             self.console.print(f"done: {self.run}")
         return self.run
