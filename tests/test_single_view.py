@@ -4,7 +4,6 @@ and eval like any other capture; the novel_view buckets are simply empty."""
 import json
 
 import numpy as np
-import pytest
 import scipy.io
 
 from neutex.capture import write_png_codes

@@ -4,12 +4,12 @@ never be dropped silently) and rebuilds nested dataclasses, Literals and tuples.
 from __future__ import annotations
 
 import dataclasses
-import json
 import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
 from neutex.errors import ConfigError
+from neutex.jsonio import read_json_object, write_json_atomic
 
 T = TypeVar("T")
 
@@ -86,20 +86,10 @@ def config_from_dict(cls: type[T], d: dict[str, Any], where: str = "config") -> 
 
 def save_config(cfg: Any, path: str | Path, extra: dict[str, Any] | None = None) -> None:
     """Write the resolved config as JSON (atomically), with optional extra top-level keys."""
-    path = Path(path)
-    d = {"config": config_to_dict(cfg), **(extra or {})}
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(d, indent=2))
-    tmp.replace(path)
+    write_json_atomic(path, {"config": config_to_dict(cfg), **(extra or {})}, indent=2)
 
 
 def load_config(cls: type[T], path: str | Path) -> T:
     """Read a config written by :func:`save_config`."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: file not found")
-    try:
-        d = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: invalid JSON ({exc.msg}, line {exc.lineno})") from None
-    return config_from_dict(cls, d.get("config", d), where=path.name)
+    d = read_json_object(path, ConfigError)
+    return config_from_dict(cls, d.get("config", d), where=Path(path).name)

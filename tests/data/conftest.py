@@ -6,7 +6,6 @@ import trimesh
 
 from neutex.capture import Camera, Capture, Frame, Light, Sequence, look_at, pinhole_K, save_capture, write_exr
 from neutex.capture.mesh import Mesh, save_mesh
-from neutex.errors import DependencyError
 
 
 def pixel_value(v: int, l: int) -> float:

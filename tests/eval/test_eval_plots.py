@@ -1,7 +1,6 @@
 import doctest
 
 import pytest
-import torch
 
 import neutex.eval.baseline
 import neutex.eval.metrics

@@ -9,7 +9,6 @@ This module needs numpy only; torch tensors come from :mod:`neutex.data.loader`.
 from __future__ import annotations
 
 import datetime
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 from neutex.capture.schema import Camera, Light
 from neutex.data.splits import BUCKETS, Split
 from neutex.errors import DataError
+from neutex.jsonio import read_json_object, write_json_atomic
 
 FORMAT = "neutex-prepared/1"
 
@@ -197,9 +197,7 @@ class PreparedWriter:
         counts = {b: int(len(_bucket_pairs(self.pairs, view_ids, light_ids, split, b))) for b in BUCKETS}
         s = {**split.to_json(), **(split_extra or {}), "counts": counts}
         for name, obj in (("splits.json", s), ("prepared.json", d)):
-            tmp = self.root / (name + ".tmp")
-            tmp.write_text(json.dumps(obj, indent=1))
-            tmp.replace(self.root / name)
+            write_json_atomic(self.root / name, obj)
         self.arrays.clear()
         self.valid = None
 
@@ -394,15 +392,7 @@ class PreparedData:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise DataError(f"{path}: file not found", hint="re-run `neutex prepare`")
-    try:
-        d = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: invalid JSON ({exc.msg}, line {exc.lineno})") from None
-    if not isinstance(d, dict):
-        raise DataError(f"{path}: expected a JSON object")
-    return d
+    return read_json_object(path, DataError, hint="re-run `neutex prepare`")
 
 
 def _load_array(root: Path, rel: str, shape: tuple[int, ...], dtype: str) -> np.ndarray:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from neutex.errors import DataError
+from neutex.jsonio import read_json_object
 
 BUCKETS = ("train", "novel_light", "novel_view", "novel_both")
 
@@ -76,14 +76,7 @@ def load_split_file(path: str | Path, view_ids: list[str], light_ids: list[str])
     """An explicit split ``{"held_out_views": [...], "held_out_lights": [...]}`` (published
     benchmark splits); every id must exist."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    try:
-        d = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: invalid JSON ({exc.msg}, line {exc.lineno})") from None
-    if not isinstance(d, dict):
-        raise DataError(f"{path}: expected an object with held_out_views and held_out_lights")
+    d = read_json_object(path, DataError)
     unknown_keys = set(d) - {"held_out_views", "held_out_lights", "seen_views", "seen_lights", "buckets"}
     if unknown_keys:
         raise DataError(f"{path}: unknown key {sorted(unknown_keys)[0]!r} (use held_out_views, held_out_lights)")

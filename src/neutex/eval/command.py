@@ -33,7 +33,6 @@ class EvalCommand:
     """Where to run the model."""
 
     def main(self) -> None:
-        import json
 
         from rich.console import Console
         from rich.table import Table

@@ -298,10 +298,9 @@ def evaluate_run(run: str | Path, checkpoint: str | int = "best", select: Select
         "temporal_curves": {k: v["curves"] for k, v in temporal.items()},
     }
     if write:
-        path = Path(run) / "eval.json"
-        tmp = path.with_name("eval.json.tmp")
-        tmp.write_text(json.dumps(_finite(result), indent=1))
-        tmp.replace(path)
+        from neutex.jsonio import write_json_atomic
+
+        write_json_atomic(Path(run) / "eval.json", _finite(result))
     return result
 
 

@@ -12,7 +12,6 @@ import copy
 import json
 import math
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
