@@ -118,3 +118,17 @@ def test_discriminator(conditional, cin):
 def test_count_flops_of_a_conv():
     conv = torch.nn.Conv2d(4, 8, 3, padding=1, bias=False)
     assert count_flops(conv, torch.zeros(1, 4, 10, 10)) == 2 * 4 * 8 * 9 * 100
+
+
+def test_shading_cue_adds_the_lambert_cosine_channel():
+    from neutex.model.config import ModelConfig
+
+    plain = ModelConfig(texture_res=16, unet_depth=2, unet_width=8).setup("log")
+    cued = ModelConfig(texture_res=16, unet_depth=2, unet_width=8, shading_cue=True).setup("log")
+    n = torch.nn.functional.normalize(torch.randn(2, 3, 8, 8), dim=1)
+    l = torch.nn.functional.normalize(torch.randn(2, 3, 8, 8), dim=1)
+    batch = {"grid": torch.zeros(2, 8, 8, 2), "normal": n, "light_dir": l, "view_dir": n, "mask": torch.ones(2, 1, 8, 8)}
+    x0, x1 = plain.renderer_input(batch), cued.renderer_input(batch)
+    assert x1.shape[1] == x0.shape[1] + 1
+    assert torch.allclose(x1[:, -1:], (n * l).sum(1, keepdim=True).clamp_min(0), atol=1e-6)
+    assert cued(batch).shape == (2, 3, 8, 8)

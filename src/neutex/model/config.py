@@ -75,6 +75,9 @@ class ModelConfig:
     """How the buffers enter the renderer: multiply (exp1) or concat (exp2)."""
     channel_map: tuple[tuple[int, int, BufferName], ...] = DEFAULT_CHANNEL_MAP
     """multiply only: (start, stop, buffer) triples; texture channels start:stop are multiplied by the buffer."""
+    shading_cue: bool = False
+    """Also give the UNet the Lambertian cosine max(n·l, 0) as one extra input channel (not in
+    the origin; speeds up learning to tell lit from unlit pixels, see docs/model.md)."""
     unet_depth: int = 5
     """Stride-2 downsamplings of the UNet; image height and width must be divisible by 2**depth."""
     unet_width: int = 32
@@ -106,9 +109,9 @@ class ModelConfig:
         """Build the :class:`Relighter` whose output activation matches ``encoding``."""
         texture = NeuralTexture(self.texture_channels, self.texture_res, self.pyramid_levels, self.texture_init_std)
         conditioning = Conditioning(self.conditioning, self.texture_channels, self.channel_map)
-        unet = UNet(conditioning.out_channels, 3, self.unet_depth, self.unet_width, self.unet_max_width, self.norm,
+        unet = UNet(conditioning.out_channels + int(self.shading_cue), 3, self.unet_depth, self.unet_width, self.unet_max_width, self.norm,
                     self.upsample, output_activation_for(encoding))
-        return Relighter(texture, conditioning, unet, encoding)
+        return Relighter(texture, conditioning, unet, encoding, self.shading_cue)
 
     def replace(self, **changes: Any) -> ModelConfig:
         """A copy with some fields changed (validated again)."""

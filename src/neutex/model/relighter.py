@@ -16,6 +16,23 @@ from neutex.model.unet import UNet
 MODEL_INPUTS = ("grid", "normal", "light_dir", "view_dir")
 
 
+def shading_cue(normal: torch.Tensor, light_dir: torch.Tensor) -> torch.Tensor:
+    """The Lambertian cosine ``max(n·l, 0)``: ``(B, 3, H, W)`` unit normals and light
+    directions -> ``(B, 1, H, W)`` in [0, 1].
+
+    A UNet fed ``n`` and ``l`` separately must learn their dot product before it can tell lit
+    from unlit pixels; until it does, L1 pulls the output to the per-pixel median, which is
+    black when most lights are behind the surface. Giving it the cosine removes that stall.
+
+    Examples:
+        >>> n = torch.tensor([0.0, 0.0, 1.0]).view(1, 3, 1, 1)
+        >>> shading_cue(n, n).item(), shading_cue(n, -n).item()
+        (1.0, 0.0)
+    """
+    return (normal[:, 0:1] * light_dir[:, 0:1] + normal[:, 1:2] * light_dir[:, 1:2]
+            + normal[:, 2:3] * light_dir[:, 2:3]).clamp_min(0)
+
+
 class Relighter(nn.Module):
     """Neural texture + conditioning + UNet renderer.
 
@@ -43,15 +60,17 @@ class Relighter(nn.Module):
     """
 
     def __init__(self, texture: NeuralTexture, conditioning: Conditioning, renderer: UNet,
-                 encoding: Encoding = "linear") -> None:
+                 encoding: Encoding = "linear", shading_cue: bool = False) -> None:
         super().__init__()
         self.texture = texture
         self.conditioning = conditioning
         self.renderer = renderer
         self.encoding = encoding
+        self.shading_cue = shading_cue
 
     def renderer_input(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """The UNet's input ``(B, C or C+9, H, W)``: conditioned, masked texture features."""
+        """The UNet's input ``(B, C or C+9 (+1), H, W)``: conditioned, masked texture features
+        (and the shading cue when enabled)."""
         for key in MODEL_INPUTS:
             if key not in batch:
                 raise DataError(f"batch: missing key {key!r} (the model needs {', '.join(MODEL_INPUTS)})")
@@ -62,6 +81,8 @@ class Relighter(nn.Module):
             check_shape(batch[key], f"{B} 3 {H} {W}", key)
         features = self.texture(grid)
         x = self.conditioning(features, batch["normal"], batch["light_dir"], batch["view_dir"])
+        if self.shading_cue:
+            x = torch.cat([x, shading_cue(batch["normal"], batch["light_dir"])], 1)
         mask = batch.get("mask")
         if mask is not None:
             check_shape(mask, f"{B} 1 {H} {W}", "mask")
