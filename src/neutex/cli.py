@@ -13,6 +13,15 @@ from typing import Annotated, Any, Union
 
 #: (subcommand, module, class) in pipeline order.
 COMMANDS: list[tuple[str, str, str]] = [
+    ("synth", "neutex.synth.command", "SynthCommand"),
+    ("prepare", "neutex.data.command", "PrepareCommand"),
+    ("import", "neutex.capture.importers.command", "ImportCommand"),
+    ("train", "neutex.train.command", "TrainCommand"),
+    ("eval", "neutex.eval.command", "EvalCommand"),
+    ("experiment", "neutex.experiment.command", "ExperimentCommand"),
+    ("demo", "neutex.demo", "DemoCommand"),
+    ("render", "neutex.render.command", "RenderCommand"),
+    ("bench", "neutex.bench.command", "BenchCommand"),
 ]
 
 
@@ -28,9 +37,10 @@ def entrypoint(argv: list[str] | None = None) -> int:
 
     cmds = _load_commands()
     union = Union[tuple(Annotated[cls, tyro.conf.subcommand(name=name)] for name, cls in cmds)]  # type: ignore[misc]
-    cmd = tyro.cli(union, args=argv, prog="neutex", description="neutex: neural-texture relighting "
-                   "(capture -> prepare -> train -> eval/render -> report).")
     try:
+        # inside the try: a config's __post_init__ raises ConfigError while tyro builds it
+        cmd = tyro.cli(union, args=argv, prog="neutex", description="neutex: neural-texture relighting "
+                       "(capture -> prepare -> train -> eval/render -> report).")
         cmd.main()
     except NeutexError as exc:
         from rich.console import Console

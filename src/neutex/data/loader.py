@@ -90,6 +90,18 @@ class GBufferTensors:
         )
 
 
+def _take(x: torch.Tensor, views: torch.Tensor) -> torch.Tensor:
+    """``x[views]``: a slice when the views are one consecutive run (a sweep renders one view
+    many times), else plain indexing (``index_select`` copies ~6x slower on the CPU)."""
+    v = views.to(torch.long).cpu()
+    v0, n = int(v[0]), len(v)
+    if bool((v == torch.arange(v0, v0 + n)).all()):
+        return x[v0:v0 + n]
+    if bool((v == v0).all()):
+        return x[v0:v0 + 1].expand(n, *x.shape[1:])
+    return x[v.to(x.device)]
+
+
 def geometry_batch(source, views: torch.Tensor, light_sources: torch.Tensor, device: Any = None) -> dict[str, torch.Tensor]:
     """Per-pixel renderer inputs for B (view, light source) pairs.
 
@@ -123,12 +135,8 @@ def geometry_batch(source, views: torch.Tensor, light_sources: torch.Tensor, dev
     check_shape(light_sources, "B 4", "light_sources")
     if len(views) != len(light_sources):
         raise DataError(f"light_sources: {len(light_sources)} sources for {len(views)} views")
-    idx = views.to(t.device, torch.long)
-    uv = t.uv.index_select(0, idx)
-    normal = t.normal.index_select(0, idx)
-    position = t.position.index_select(0, idx)
-    mask = t.mask.index_select(0, idx)
-    cams = t.camera_sources.index_select(0, idx)
+    uv, normal, position, mask, cams = (_take(x, views) for x in (t.uv, t.normal, t.position, t.mask,
+                                                                   t.camera_sources))
     if dev != t.device:
         uv, normal, position, mask, cams = (x.to(dev, non_blocking=True) for x in (uv, normal, position, mask, cams))
     light_sources = light_sources.to(dev, torch.float32)
@@ -218,7 +226,7 @@ class PairLoader:
         v_np, l_np = pairs[:, 0], pairs[:, 1]
         views = torch.from_numpy(v_np)
         lights = torch.from_numpy(l_np)
-        batch = geometry_batch(self.tensors, views.to(self.device), self.light_sources.index_select(0, lights.to(self.device)))
+        batch = geometry_batch(self.tensors, views.to(self.device), self.light_sources[lights.to(self.device)])
         img = torch.from_numpy(self.data.images[v_np, l_np])  # (B, H, W, 3) float16 gather from the memmap
         batch["target"] = img.to(self.device).permute(0, 3, 1, 2).float().contiguous()
         if self.data.valid is not None:
@@ -226,7 +234,7 @@ class PairLoader:
             batch["mask"] = batch["mask"] * valid.to(self.device)[:, None].float()
         batch["view"] = views.to(self.device)
         batch["light"] = lights.to(self.device)
-        batch["light_source"] = self.light_sources.index_select(0, batch["light"])
+        batch["light_source"] = self.light_sources[batch["light"]]
         return batch
 
 

@@ -31,6 +31,7 @@ class LoadedRun:
     epoch: int
     white: float
     device: torch.device
+    amp: torch.dtype | None = None
 
     @property
     def encoding(self) -> str:
@@ -47,7 +48,7 @@ def load_run(run: str | Path, checkpoint: str | int = "best", device: str = "aut
     from neutex.data import PreparedData
     from neutex.train.checkpoint import load_checkpoint, resolve_checkpoint
     from neutex.train.config import TrainConfig
-    from neutex.train.trainer import pick_device
+    from neutex.train.trainer import autocast_dtype, pick_device
 
     run = Path(run)
     cfg_path = run / "config.json"
@@ -70,7 +71,8 @@ def load_run(run: str | Path, checkpoint: str | int = "best", device: str = "aut
         raise CheckpointError(f"{ck_path}: weights do not match the run's config ({str(exc).splitlines()[0]})") from None
     model = model.to(dev).eval()
     white = float(st.get("white", extra.get("resolved", {}).get("white_level", data.white_level)))
-    return LoadedRun(run, cfg, extra, data, model, ck_path, int(st["epoch"]), white, dev)
+    return LoadedRun(run, cfg, extra, data, model, ck_path, int(st["epoch"]), white, dev,
+                     autocast_dtype(cfg.precision, dev))
 
 
 # ---------------------------------------------------------------- checkpoint selection
@@ -212,7 +214,7 @@ def evaluate_buckets(lr: LoadedRun, max_images: int | None = 200, batch_size: in
         rows, brows = [], []
         for batch in PairLoader(data, pairs, batch_size=batch_size, shuffle=False, seed=0, device=lr.device):
             gt = batch["target"] * batch["mask"]
-            pred = predict_linear(lr.model, batch, lr.encoding)
+            pred = predict_linear(lr.model, batch, lr.encoding, lr.amp)
             m = image_metrics(pred, gt, batch["mask"], white=lr.white)
             rows += [{k: float(v[i]) for k, v in m.items()} for i in range(pred.shape[0])]
             if bucket != "train":
@@ -242,7 +244,7 @@ def evaluate_sequences(lr: LoadedRun, out_dir: Path | None = None, max_frames: i
     from neutex.eval.plots import plot_temporal
     from neutex.eval.temporal import temporal_metrics
     from neutex.render.frames import render_view
-    from neutex.render.lights import circle_light_sources
+    from neutex.render.lights import sweep_sources
 
     data = lr.data
     jobs = []
@@ -253,13 +255,12 @@ def evaluate_sequences(lr: LoadedRun, out_dir: Path | None = None, max_frames: i
         jobs.append((s.name, s.view, s.sources[idx], s.frames, idx, s.fps * len(idx) / len(s.sources)))
     if not jobs:
         view = int(data.seen_views[0]) if len(data.seen_views) else 0
-        radius = float(np.median(np.linalg.norm(data.light_sources[:, :3], axis=1)))
-        src = circle_light_sources(120, radius, 30.0, data.up, directional=bool((data.light_sources[:, 3] == 0).all()))
+        src = sweep_sources(data, 120)
         jobs.append(("circle", view, src, None, None, 24.0))
     out = {}
     for name, view, src, frames, idx, fps in jobs:
         mask = torch.from_numpy(np.array(data.mask[view], bool))
-        pred = render_view(lr.model, data, view, src, lr.encoding, lr.device, batch_size)
+        pred = render_view(lr.model, data, view, src, lr.encoding, lr.device, batch_size, lr.amp)
         gt = None
         if frames is not None:
             gt = torch.from_numpy(np.asarray(frames[idx], np.float32)).permute(0, 3, 1, 2) * mask

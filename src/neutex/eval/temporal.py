@@ -12,7 +12,7 @@ step that makes frames ``k, k+1, ...`` brighter is flagged at ``k``, and tDE's w
 
 from __future__ import annotations
 
-import math
+import math  # noqa: F401  (used by the doctests)
 from typing import Callable
 
 import torch

@@ -147,7 +147,7 @@ class Trainer:
     def _sweep_spec(self) -> dict[str, Any]:
         """The per-epoch sweep: the first ground-truth sequence at a seen view, else any
         sequence, else a synthetic circle at the first seen view (no ground truth)."""
-        from neutex.render.lights import circle_light_sources
+        from neutex.render.lights import sweep_sources
 
         n = self.cfg.schedule.sweep_frames
         seqs = list(self.data.sequences)
@@ -159,8 +159,7 @@ class Trainer:
             return {"name": s.name, "view": s.view, "sources": s.sources[idx], "gt_index": idx, "sequence": s,
                     "fps": s.fps * len(idx) / len(s.sources)}
         view = min(seen_views) if seen_views else 0
-        radius = float(np.median(np.linalg.norm(self.data.light_sources[:, :3], axis=1)))
-        src = circle_light_sources(n, radius, 30.0, self.data.up)
+        src = sweep_sources(self.data, n)
         return {"name": "circle", "view": view, "sources": src, "gt_index": None, "sequence": None, "fps": 24.0}
 
     def _write_config(self) -> None:

@@ -1,0 +1,447 @@
+"""Videos of a trained run: light sweeps, orbits, both, and ground-truth sequences side by side
+with the prediction and its error (``neutex render``, docs/render.md).
+
+Frames are rendered in batches by :class:`~neutex.render.frames.FrameRenderer` and handed to
+the encoder as they come. A sweep's G-buffers, view direction and light-independent renderer
+input are computed once; an orbit rasterizes its new cameras batch by batch with one GL
+context.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import torch
+
+from neutex.errors import DataError, DependencyError
+from neutex.render.config import DEFAULT_FPS, DEFAULT_FRAMES, RenderConfig
+
+
+#: a sweep keeps its frames (for the temporal metrics) in float32 up to this size, float16 beyond.
+KEEP_FP32_BYTES = 1 << 30
+
+
+@dataclass
+class RenderResult:
+    """What :func:`render_video` wrote."""
+
+    kind: str
+    video: Path
+    json: Path
+    frames: int
+    fps: float
+    width: int
+    height: int
+    seconds: float
+    """Wall time of rendering + encoding (model loading excluded)."""
+    load_seconds: float
+    summary: dict[str, Any] = field(default_factory=dict)
+    """The JSON file's content."""
+
+
+# ---------------------------------------------------------------- choosing things
+
+
+def resolve_view(data, view: str | int | None, default: str = "held_out") -> int:
+    """A view index from an id or an index (ids win when an id looks like a number).
+
+    ``default`` (``view`` None): ``held_out`` -> the first held-out view, else view 0;
+    ``first`` -> view 0.
+    """
+    if view is None:
+        if default == "held_out" and len(data.held_out_views):
+            return int(data.held_out_views[0])
+        return 0
+    s = str(view)
+    if s in data.view_ids:
+        return data.view_ids.index(s)
+    if s.lstrip("-").isdigit():
+        i = int(s)
+        if 0 <= i < data.num_views:
+            return i
+        raise DataError(f"view: index {i} out of range (0..{data.num_views - 1})")
+    raise DataError(f"view: no camera {s!r} (have: {_listing(data.view_ids)})")
+
+
+def resolve_light(data, light: str) -> int:
+    """A stage-light index from an id or an index."""
+    if light in data.light_ids:
+        return data.light_ids.index(light)
+    if light.isdigit() and int(light) < data.num_lights:
+        return int(light)
+    raise DataError(f"light: no stage light {light!r} (have: {_listing(data.light_ids)})")
+
+
+def _listing(ids: list[str], k: int = 8) -> str:
+    return ", ".join(ids[:k]) + (f", ... ({len(ids)} in all)" if len(ids) > k else "")
+
+
+def sweep_lights(data, cfg: RenderConfig, n: int, start_deg: float, turns: float) -> tuple[np.ndarray, dict]:
+    """The light path: ``(n, 4)`` sources on a circle about up and a description for the JSON."""
+    from neutex.render.lights import circle_light_sources, stage_light_distance
+
+    dist = cfg.distance if cfg.distance is not None else stage_light_distance(data.light_sources)
+    directional = dist is None
+    src = circle_light_sources(n, dist or 1.0, cfg.elevation, data.up, start_deg=start_deg,
+                               directional=directional, turns=turns)
+    desc = {"path": "circle", "type": "directional" if directional else "point", "elevation_deg": cfg.elevation,
+            "distance": dist, "start_azimuth_deg": start_deg, "turns": turns, "up": data.up.tolist()}
+    return src, desc
+
+
+def _camera_azimuth(camera, up) -> float:
+    from neutex.geometry import camera_source
+    from neutex.render.lights import azimuth_deg
+
+    return azimuth_deg(camera_source(camera)[:3], up)
+
+
+def busy_cpu_threads(threads: int) -> int:
+    """Threads worth using when other processes share the CPU: about the idle cores (from the
+    1-minute load average), at least 1, at most ``threads``.
+
+    torch's CPU kernels split each operation across its threads and wait for the slowest; when
+    the cores are oversubscribed, a thread that loses its core stalls every operation, so a
+    360-frame sweep measured 87 s with 2 threads and 45 s with 1 on a 2-core machine at load 4.
+    """
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return threads
+    idle = (os.cpu_count() or threads) - load
+    return int(max(1, min(threads, math.floor(idle + 0.5))))
+
+
+def _precision(cfg: RenderConfig, run_precision: str, device: torch.device) -> tuple[str, torch.dtype | None]:
+    from neutex.train.trainer import autocast_dtype
+
+    p = run_precision if cfg.precision == "auto" else cfg.precision
+    return p, autocast_dtype(p, device)
+
+
+# ---------------------------------------------------------------- the entry point
+
+
+def render_video(cfg: RenderConfig, loaded=None, log: Callable[[str], Any] | None = None) -> RenderResult:
+    """Render ``cfg`` to ``cfg.out`` (mp4) and ``cfg.out`` with ``.json`` (what was drawn, and
+    for sequences the temporal metrics).
+
+    Args:
+        cfg: the :class:`RenderConfig`.
+        loaded: a :class:`~neutex.eval.evaluate.LoadedRun` to use instead of loading ``cfg.run``
+            (its model is put in eval mode, channels-last on the CPU; its dataset's G-buffer
+            tensors may be created under ``inference_mode``).
+        log: called with one-line notes.
+
+    Raises:
+        ConfigError: contradictory options. DataError: no such view, light or sequence, or an
+        orbit without a mesh. DependencyError: an orbit without OpenGL (EGL).
+    """
+    cfg.validate()
+    log = log or (lambda s: None)
+    kind = cfg.resolved_kind
+    threads = torch.get_num_threads()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    elif cfg.device == "cpu" or (cfg.device == "auto" and not torch.cuda.is_available()):
+        n = busy_cpu_threads(threads)
+        if n < threads:
+            log(f"note: the CPU is busy (load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores): rendering with "
+                f"{n} thread{'s' if n > 1 else ''} instead of {threads} (--threads to choose)")
+            torch.set_num_threads(n)
+    try:
+        return _render(cfg, kind, loaded, log)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _render(cfg: RenderConfig, kind: str, loaded, log: Callable[[str], Any]) -> RenderResult:
+    from neutex.eval.evaluate import load_run
+    from neutex.render.frames import FrameRenderer
+
+    t0 = time.perf_counter()
+    lr = loaded if loaded is not None else load_run(cfg.run, cfg.checkpoint, cfg.device, cfg.data)
+    if kind in ("orbit", "both") and lr.data.mesh_path is None:
+        raise DataError(f"{lr.data.root}: no mesh.obj (its G-buffers came without a mesh, e.g. single-view data); "
+                        f"--kind {kind} needs the mesh to rasterize new views",
+                        hint="render a light sweep (--kind sweep) or a sequence (--kind sequence) instead")
+    model = lr.model.eval()
+    if lr.device.type == "cpu":
+        getattr(model, "renderer", model).to(memory_format=torch.channels_last)
+        if cfg.batch_size * lr.data.width * lr.data.height * 64 * 2 > 32 << 20:  # a bf16 activation > 32 MB
+            _keep_freed_memory()
+    run_precision = getattr(lr.cfg, "precision", "fp32")
+    precision, amp = _precision(cfg, run_precision, lr.device)
+    if precision != run_precision:
+        log(f"note: rendering in {precision}, the run trained in {run_precision}")
+    renderer = FrameRenderer(model, lr.encoding, lr.device, amp, cfg.batch_size)
+    white = float(cfg.white if cfg.white is not None else lr.white)
+    load_s = time.perf_counter() - t0
+    head = {"kind": kind, "run": str(cfg.run), "checkpoint": str(getattr(lr, "checkpoint", "")),
+            "epoch": getattr(lr, "epoch", None), "precision": precision, "white": white, "exposure": cfg.exposure,
+            "device": str(lr.device)}
+    t1 = time.perf_counter()
+    with torch.inference_mode():
+        if kind == "sweep":
+            n, fps, summary = _sweep(cfg, lr.data, renderer, white)
+        elif kind == "sequence":
+            n, fps, summary = _sequence(cfg, lr.data, renderer, white)
+        else:
+            n, fps, summary = _orbit(cfg, lr.data, renderer, white, kind)
+    seconds = time.perf_counter() - t1
+    summary = {**head, **summary, "frames": n, "fps": fps, "width": lr.data.width, "height": lr.data.height,
+               "video": str(cfg.out), "render_seconds": seconds}
+    js = cfg.out.with_suffix(".json")
+    tmp = js.with_name(f".{js.name}.tmp")
+    tmp.write_text(json.dumps(summary, indent=1, default=_json_default))
+    tmp.replace(js)
+    return RenderResult(kind, cfg.out, js, n, fps, lr.data.width, lr.data.height, seconds, load_s, summary)
+
+
+def _keep_freed_memory() -> None:
+    """Ask glibc's malloc to keep freed memory instead of unmapping it (this process only).
+
+    A 256² batch's activations are tens of MB each, above glibc's largest mmap threshold
+    (32 MB), so every one is mmapped, page-faulted in and unmapped again: about a fifth of the
+    CPU time of a sweep goes to the kernel. Serving them from the heap and never trimming it
+    removes that (the same reason PyTorch's CPU tuning guide recommends jemalloc/tcmalloc).
+    Process-wide, so it is done only for large CPU renders (tests at 32² never trigger it).
+    A no-op where the C library is not glibc.
+    """
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_max = -1, -4
+        libc.mallopt(m_mmap_max, 0)
+        libc.mallopt(m_trim_threshold, 1 << 30)
+    except (OSError, AttributeError):
+        pass
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _frames_u8(batches: Iterator[torch.Tensor], white: float, exposure: float, keep: list | None = None,
+               text: Callable[[int], str] | None = None,
+               keep_dtype: torch.dtype = torch.float32) -> Iterator[np.ndarray]:
+    """Tone-mapped uint8 frames of linear batches (kept on the CPU in ``keep`` as
+    ``keep_dtype`` when given)."""
+    from neutex.render.video import caption, to_uint8
+
+    k = 0
+    for pred in batches:
+        if keep is not None:
+            keep.append(pred.to("cpu", keep_dtype))
+        for f in to_uint8(pred, white, exposure):
+            yield caption(f, text(k)) if text else f
+            k += 1
+
+
+def _time_text(fps: float, n: int) -> Callable[[int], str]:
+    return lambda k: f"frame {k}/{n}  {k / fps:.2f} s"
+
+
+def _sweep(cfg: RenderConfig, data, renderer, white: float) -> tuple[int, float, dict]:
+    from neutex.eval.temporal import temporal_metrics
+    from neutex.render.video import write_video
+
+    view = resolve_view(data, cfg.view, "held_out")
+    n = cfg.frames or DEFAULT_FRAMES
+    fps = cfg.fps or DEFAULT_FPS
+    start = _camera_azimuth(data.cameras[view], data.up) + cfg.azimuth
+    src, light = sweep_lights(data, cfg, n, start, cfg.light_turns if cfg.light_turns is not None else 1.0)
+    keep: list[torch.Tensor] = []
+    text = _time_text(fps, n) if cfg.caption else None
+    # the frames are kept for the temporal metrics: as float16 beyond KEEP_FP32_BYTES
+    keep_dtype = torch.float32 if n * 3 * data.width * data.height * 4 <= KEEP_FP32_BYTES else torch.float16
+    write_video(_frames_u8(renderer.sweep(data, view, src), white, cfg.exposure, keep, text, keep_dtype),
+                cfg.out, fps)
+    pred = torch.cat(keep)
+    mask = torch.from_numpy(np.array(data.mask[view], bool))
+    tm = temporal_metrics(pred, None, mask, fps=fps) if n >= 3 and bool(mask.any()) else None
+    return n, fps, {"view": data.view_ids[view], "view_index": view,
+                    "held_out_view": bool(view in set(data.held_out_views.tolist())),
+                    "light": light, "sources": src.tolist(),
+                    "temporal": {k: v for k, v in tm.items() if k != "curves"} if tm else None,
+                    "curves": tm["curves"] if tm else None}
+
+
+def _fixed_light(cfg: RenderConfig, data, start_deg: float) -> tuple[np.ndarray, dict]:
+    if cfg.light is not None:
+        i = resolve_light(data, cfg.light)
+        return data.light_sources[i].astype(np.float64), {"path": "fixed", "stage_light": data.light_ids[i]}
+    if cfg.light_dir is not None:
+        d = np.asarray(cfg.light_dir, float)
+        d = d / np.linalg.norm(d)
+        return np.r_[d, 0.0], {"path": "fixed", "type": "directional", "direction": d.tolist()}
+    src, desc = sweep_lights(data, cfg, 1, start_deg, 1.0)
+    desc["path"] = "fixed"
+    return src[0], desc
+
+
+def _orbit(cfg: RenderConfig, data, renderer, white: float, kind: str) -> tuple[int, float, dict]:
+    from neutex.capture.mesh import load_mesh
+    from neutex.data.loader import GBufferTensors
+    from neutex.gbuffer import Rasterizer
+    from neutex.render.cameras import orbit_cameras, orbit_start_deg, ring_of
+    from neutex.render.video import write_video
+
+    view = resolve_view(data, cfg.view, "first")
+    template = data.cameras[view]
+    n = cfg.frames or DEFAULT_FRAMES
+    fps = cfg.fps or DEFAULT_FPS
+    ring = ring_of(data.cameras, data.up)
+    distance = cfg.orbit_distance or ring["distance"]
+    elevation = cfg.orbit_elevation if cfg.orbit_elevation is not None else ring["elevation_deg"]
+    cam_start = orbit_start_deg(template, data.up)
+    cams = orbit_cameras(template, n, distance, elevation, data.up, start_deg=cam_start, turns=cfg.turns)
+    light_start = _camera_azimuth(template, data.up) + cfg.azimuth
+    if kind == "both":
+        turns = cfg.light_turns if cfg.light_turns is not None else -1.0
+        src, light = sweep_lights(data, cfg, n, light_start, turns)
+    else:
+        one, light = _fixed_light(cfg, data, light_start)
+        src = np.repeat(one[None], n, 0)
+    mesh = load_mesh(data.mesh_path)
+    try:
+        rast = Rasterizer()
+    except DependencyError as exc:
+        raise DependencyError(f"--kind {kind}: new views are rasterized with OpenGL: {exc}",
+                              hint=(exc.hint + "; " if exc.hint else "") + "or render --kind sweep") from None
+
+    def batches() -> Iterator[torch.Tensor]:
+        b = renderer.batch_size
+        for i in range(0, n, b):
+            chunk = cams[i:i + b]
+            t = GBufferTensors.from_gbuffers([rast.render(mesh, c) for c in chunk], chunk, renderer.device)
+            yield from renderer.frames(t, np.arange(len(chunk)), src[i:i + b])
+
+    text = _time_text(fps, n) if cfg.caption else None
+    try:
+        write_video(_frames_u8(batches(), white, cfg.exposure, None, text), cfg.out, fps)
+    finally:
+        rast.release()
+    return n, fps, {"start_view": data.view_ids[view], "camera_path": {
+        "path": "circle", "distance": distance, "elevation_deg": elevation, "start_azimuth_deg": cam_start,
+        "turns": cfg.turns, "up": data.up.tolist(), "intrinsics_from": data.view_ids[view]},
+        "light": light, "sources": src.tolist()}
+
+
+# ---------------------------------------------------------------- ground-truth sequences
+
+
+def sequence_index(num_frames: int, frames: int | None) -> np.ndarray:
+    """Frame indices of a sequence of ``num_frames`` rendered with ``--frames frames``: all of
+    them, or ``frames`` picked evenly (first and last included).
+
+    Examples:
+        >>> sequence_index(10, None).tolist(), sequence_index(10, 4).tolist()
+        ([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [0, 3, 6, 9])
+    """
+    if frames is None or frames >= num_frames:
+        return np.arange(num_frames)
+    return np.unique(np.linspace(0, num_frames - 1, frames).round().astype(int))
+
+
+def frame_errors(pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor, white: float) -> dict[str, list[float]]:
+    """Per-frame masked ``mae`` and ``psnr`` (dB at the white level ``white``, as
+    :func:`neutex.eval.metrics.image_metrics` defines it) of ``(T, 3, H, W)`` linear frames."""
+    from neutex.eval.metrics import PSNR_MAX_DB, masked_mean
+
+    m = mask.view(1, 1, *mask.shape).float()
+    out: dict[str, list[float]] = {"mae": [], "psnr": []}
+    w2 = float(white) ** 2
+    for s in range(0, pred.shape[0], 32):
+        d = pred[s:s + 32].float() - gt[s:s + 32].float()
+        out["mae"] += masked_mean(d.abs(), m).tolist()
+        mse = masked_mean(d * d, m).clamp_min(w2 * 10 ** (-PSNR_MAX_DB / 10))
+        out["psnr"] += (10 * torch.log10(w2 / mse)).tolist()
+    return out
+
+
+def error_scale(pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor, q: float = 0.99,
+                max_samples: int = 2_000_000) -> float:
+    """One heat-map scale for a whole video: the ``q`` quantile of the per-pixel error (mean over
+    channels) on object pixels, over (a sample of) all frames. A per-frame scale would flicker."""
+    step = max(1, int(pred.shape[0] * int(mask.sum()) // max_samples))
+    e = (pred[::step].float() - gt[::step].float()).abs().mean(1)[:, mask]
+    if e.numel() == 0:
+        return 1e-6
+    return max(float(torch.quantile(e.flatten()[:2**24], q)), 1e-6)
+
+
+def _sequence(cfg: RenderConfig, data, renderer, white: float) -> tuple[int, float, dict]:
+    from neutex.eval.temporal import temporal_metrics
+    from neutex.render.video import caption, error_heatmap, hstack, to_uint8, write_video
+
+    if not data.sequences:
+        raise DataError(f"{data.root}: no ground-truth sequences to render",
+                        hint="render a light sweep (--kind sweep) instead")
+    seq = data.sequence(cfg.sequence) if cfg.sequence else data.sequences[0]
+    idx = sequence_index(len(seq.sources), cfg.frames)
+    n = len(idx)
+    if n < 3:
+        raise DataError(f"sequence {seq.name!r}: {n} frames; temporal metrics need at least 3")
+    fps = cfg.fps or seq.fps * n / len(seq.sources)
+    view = seq.view
+    mask_np = np.array(data.mask[view], bool)
+    mask = torch.from_numpy(mask_np)
+    pred = torch.cat([p.cpu() for p in renderer.sweep(data, view, seq.sources[idx])])
+    gt = torch.from_numpy(np.asarray(seq.frames[idx], np.float32)).permute(0, 3, 1, 2) * mask
+    tm = temporal_metrics(pred, gt, mask, fps=fps)
+    err = frame_errors(pred, gt, mask, white)
+    vmax = error_scale(pred, gt, mask)
+    flagged = {int(f["frame"]) for f in tm["flagged_frames"]}
+    tde = tm["curves"].get("tde_t") or [None] * n
+    show_text = cfg.caption is not False
+
+    def frames() -> Iterator[np.ndarray]:
+        for s in range(0, n, 16):
+            g8 = to_uint8(gt[s:s + 16], white, cfg.exposure)
+            p8 = to_uint8(pred[s:s + 16], white, cfg.exposure)
+            for j in range(len(g8)):
+                k = s + j
+                heat = error_heatmap(pred[k].permute(1, 2, 0).numpy(), gt[k].permute(1, 2, 0).numpy(), mask_np, vmax)
+                panels = [g8[j], p8[j], heat]
+                if show_text:
+                    panels = [caption(p, lab, corner="bottom-left") for p, lab in
+                              zip(panels, ("ground truth", "prediction", f"|error| 0..{vmax:.3g}"))]
+                f = hstack(panels)
+                if show_text:
+                    t = f"frame {int(idx[k])}  {k / fps:.2f} s  PSNR {err['psnr'][k]:.2f} dB"
+                    if tde[k] is not None:
+                        t += f"  tDE {tde[k]:.3g}"
+                    if k in flagged:
+                        t += "  JUMP"
+                    f = caption(f, t, box=(160, 0, 0) if k in flagged else (0, 0, 0))
+                yield f
+
+    write_video(frames(), cfg.out, fps)
+    temporal = {k: v for k, v in tm.items() if k != "curves"}
+    return n, fps, {
+        "sequence": seq.name, "view": data.view_ids[view], "view_index": int(view),
+        "held_out_view": bool(view in set(data.held_out_views.tolist())),
+        "sequence_frames": [int(i) for i in idx], "error_scale": vmax,
+        "psnr_mean": float(np.mean(err["psnr"])), "mae_mean": float(np.mean(err["mae"])),
+        "temporal": temporal, "flagged_frames": temporal["flagged_frames"],
+        "per_frame": {"psnr": err["psnr"], "mae": err["mae"]}, "curves": tm["curves"],
+    }
+
