@@ -23,6 +23,7 @@ demo: setup
 	$(BIN)/neutex demo --out $(OUT)
 
 test: setup
+	$(BIN)/python -m pytest -q --doctest-modules src/neutex
 	$(BIN)/python -m pytest -q tests
 
 bench: setup

@@ -166,7 +166,7 @@ def nearest_light_predictions(
     h, w = imgs.shape[1:3]
     if tuple(position.shape[:2]) != (h, w) or tuple(normal.shape[:2]) != (h, w):
         raise DataError(f"position/normal: size {tuple(position.shape[:2])} does not match images {h}x{w}")
-    m = torch.ones(h, w, dtype=torch.bool) if mask is None else torch.as_tensor(mask).bool()
+    m = torch.ones(h, w, dtype=torch.bool) if mask is None else _t(mask, torch.bool)
     if center is None:
         center = position[m].mean(0) if mask is not None and bool(m.any()) else torch.zeros(3)
     idx = nearest_light_index(seen, target, center)

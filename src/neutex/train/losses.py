@@ -266,8 +266,9 @@ class LossConfig:
     128 costs a quarter of 256 (see docs/model.md)."""
     vgg_bf16: bool = False
     """Run VGG under bfloat16 autocast (about 2x faster on CPUs with AVX512-BF16/AMX)."""
-    ssim_weight: float = 1.0
-    """Weight of the (1 - SSIM) term used when perceptual resolves to the weight-free loss."""
+    ssim_weight: float = 0.1
+    """Weight of the (1 - SSIM) term used when perceptual resolves to the weight-free loss.
+    At 1.0 the renderer stalled at an all-black output on the synthetic egg for 1500+ steps."""
     gan: bool = False
     """Add a PatchGAN adversarial loss (the discriminator is configured in ``disc``)."""
     gan_loss: GanLoss = "lsgan"

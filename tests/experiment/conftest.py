@@ -1,0 +1,85 @@
+"""Fixtures of tests/experiment: tiny data (an analytic prepared dataset; a mesh capture) and
+suite files, all far below a second of training per variant."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+#: what every test suite trains with: a few iterations of a tiny model, no perceptual loss.
+TINY_BASE = {
+    "loss": {"perceptual": "off"},
+    "schedule": {"pairs_per_epoch": 4, "val_images": 2, "sweep_frames": 6, "log_every": 1, "probe_every": 2},
+    "model": {"texture_res": 32, "unet_width": 4, "unet_depth": 2, "unet_max_width": 8},
+    "threads": 1,
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_prepared(tmp_path_factory) -> Path:
+    """A prepared dataset (4 views x 8 lights at 32², split 3/4 x 3/4, a 12-frame ground-truth sweep)."""
+    from neutex.data import write_synthetic_prepared
+
+    return write_synthetic_prepared(tmp_path_factory.mktemp("prep") / "prepared", views=4, lights=8, res=32,
+                                    view_fraction=0.75, light_fraction=0.75, sequence_frames=12)
+
+
+def write_suite(path: Path, variants: dict, base: dict | None = None, **top) -> Path:
+    import yaml
+
+    d = {"name": path.stem, "split": {"view_fraction": 0.75, "light_fraction": 0.75},
+         "base": TINY_BASE if base is None else base, "variants": variants, **top}
+    path.write_text(yaml.safe_dump(d, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def suite_file(tmp_path):
+    """``suite_file(variants, base=None, **top) -> Path`` of a suite YAML in tmp_path."""
+    def make(variants: dict, base: dict | None = None, name: str = "tiny", **top) -> Path:
+        return write_suite(tmp_path / f"{name}.yaml", variants, base, **top)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def egl():
+    from neutex.errors import DependencyError
+    from neutex.gbuffer import create_context
+
+    try:
+        create_context().release()
+    except DependencyError as exc:
+        pytest.skip(f"no EGL: {exc}")
+
+
+@pytest.fixture(scope="session")
+def tiny_capture(tmp_path_factory, egl) -> Path:
+    """A capture: an icosphere seen by 4 pinhole cameras under 8 point lights at 32², images
+    Lambertian-ish (a constant albedo times the cosine of the light at the sphere's centre)."""
+    import trimesh
+
+    from neutex.capture import Camera, Capture, Frame, Light, look_at, pinhole_K, save_capture, write_exr
+    from neutex.capture.mesh import Mesh, save_mesh
+
+    root = tmp_path_factory.mktemp("cap") / "capture"
+    s = trimesh.creation.icosphere(2, radius=0.7)
+    v = np.asarray(s.vertices)
+    n = v / np.linalg.norm(v, axis=1, keepdims=True)
+    uv = np.stack([0.5 + np.arctan2(n[:, 1], n[:, 0]) / (2 * np.pi), 0.5 + np.arcsin(n[:, 2]) / np.pi], 1)
+    save_mesh(Mesh(v, s.faces, uv, n), root / "mesh.obj")
+    res = 32
+    cams = [Camera(f"cam{k:02d}", res, res, look_at([3 * np.cos(a), 3 * np.sin(a), 0.8], [0, 0, 0], [0, 0, 1]),
+                   K=pinhole_K(res, res, 40.0)) for k, a in enumerate(np.linspace(0, 2 * np.pi, 4, endpoint=False))]
+    rng = np.random.default_rng(1)
+    lights, frames = [], []
+    for i in range(8):
+        d = rng.normal(size=3)
+        lights.append(Light(f"L{i:03d}", "point", np.full(3, 5.0), position=3 * d / np.linalg.norm(d)))
+    for c in cams:
+        for l in lights:
+            rel = f"images/{c.id}/{l.id}.exr"
+            write_exr(root / rel, np.full((res, res, 3), 0.2 + 0.1 * float(l.position[2]), np.float32))
+            frames.append(Frame(c.id, l.id, rel))
+    save_capture(Capture(root, cams, lights, frames, mesh="mesh.obj"), root / "capture.json")
+    return root
