@@ -1,0 +1,452 @@
+"""The measurements of ``neutex bench``: matmul peaks, neutex's training step, renderer and
+inference, the origin's step and inference (the side-by-side reference), and the side benches
+(synth, gbuffer, loader). :func:`run_bench` runs them all in one process and returns the JSON
+document described in docs/bench.md.
+
+Everything compared with something else is timed interleaved (:func:`time_interleaved`):
+fp32 and bf16 of one configuration and the origin's equivalent step take turns, so a burst of
+load from another process hits all of them alike.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import platform
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from neutex.bench.config import BenchConfig
+from neutex.bench.origin import QUOTED_ORIGIN_MS, OriginStep
+from neutex.bench.timing import measure_peaks, summarize, time_interleaved
+from neutex.errors import NeutexError
+from neutex.model import count_flops
+
+Log = Callable[[str], None]
+
+#: the goals the bench reports on (docs/bench.md), all stated at ``GOAL_RES``².
+GOAL_RES = 256
+GOALS = {"renderer_fraction_of_bf16_peak": 0.5, "inference_fps": 20.0, "train_step_speedup_vs_origin": 4.0,
+         "loader_samples_per_s": 300.0}
+
+
+def _amp(precision: str):
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def _entry(name: str, t: dict[str, float], gflop: float | None = None, per: float = 1.0, **keys: Any) -> dict[str, Any]:
+    """A result row: ``keys`` first (res, mode, ...), then ms (median), gflop, per_s (``per``
+    items per call / median seconds) and the extras."""
+    row: dict[str, Any] = {"name": name, **{k: v for k, v in keys.items() if v is not None}}
+    row["ms"] = t["ms"]
+    if gflop is not None:
+        row["gflop"] = gflop
+        row["gflop_per_s"] = gflop / (t["ms"] / 1e3)
+    row["per_s"] = per / (t["ms"] / 1e3)
+    row["ms_best"] = t["ms_best"]
+    row["n"] = t["n"]
+    return row
+
+
+def _warm_and_count(fns: dict[str, Callable[[], Any]]) -> dict[str, float]:
+    """Run each function once under the FLOP counter (this is the first warm-up run); GFLOP per call."""
+    return {k: count_flops(fn) / 1e9 for k, fn in fns.items()}
+
+
+def _timed(fns: dict[str, Callable[[], Any]], cfg: BenchConfig) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+    gflop = _warm_and_count(fns)
+    times = time_interleaved(fns, repeats=cfg.repeats, warmup=cfg.warmup - 1)
+    return {k: summarize(v) for k, v in times.items()}, gflop
+
+
+# ----------------------------------------------------------------------------- machine
+
+
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo``; else :func:`platform.processor`)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cpu_flags() -> list[str]:
+    """The bench-relevant ISA flags of the CPU (AVX-512, its BF16 extension, AMX)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                have = set(line.split(":", 1)[1].split())
+                return [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in have]
+    except OSError:
+        pass
+    return []
+
+
+def machine_info() -> dict[str, Any]:
+    return {
+        "cpu": cpu_name(),
+        "cpu_flags": cpu_flags(),
+        "cores": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "load_average_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        # OpenMP's wait policy matters a lot on a shared CPU (docs/bench.md)
+        "env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "MKL_NUM_THREADS")
+                if k in os.environ},
+    }
+
+
+# ----------------------------------------------------------------------------- neutex + origin
+
+
+def make_trainer(data_root: Path, out: Path, mode: str, precision: str, gan: bool, threads: int | None = None):
+    """A real :class:`~neutex.train.trainer.Trainer` set up for timing ``train_step``: random
+    VGG19 weights (the same cost as real ones), no logging, probes or validation during steps,
+    the GAN with feature matching when ``gan``, and VGG in bf16 when ``precision`` is bf16."""
+    from rich.console import Console
+
+    from neutex.model import ModelConfig
+    from neutex.train.config import DataConfig, ScheduleConfig, TrainConfig
+    from neutex.train.losses import LossConfig
+    from neutex.train.trainer import Trainer
+
+    cfg = TrainConfig(
+        out=out, data=DataConfig(path=data_root), model=ModelConfig(conditioning=mode),  # type: ignore[arg-type]
+        loss=LossConfig(perceptual="random", gan=gan, feature_matching_weight=1.0 if gan else 0.0,
+                        vgg_bf16=precision == "bf16"),
+        schedule=ScheduleConfig(epochs=1, log_every=10**9, probe_every=10**9, val_images=1, sweep_frames=2),
+        precision=precision, device="cpu", threads=threads,  # type: ignore[arg-type]
+    )
+    trainer = Trainer(cfg, console=Console(stderr=True, quiet=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trainer.setup()
+    trainer.model.train()
+    return trainer
+
+
+def _batches(loader, k: int = 4) -> list[dict[str, torch.Tensor]]:
+    loader.set_epoch(0)
+    return [b for _, b in zip(range(k), loader)]
+
+
+def bench_train_steps(res: int, data_root: Path, work: Path, cfg: BenchConfig, log: Log) -> list[dict[str, Any]]:
+    """neutex's ``Trainer.train_step`` (per mode, precision, with/without GAN) and the origin's
+    step, interleaved per (mode, GAN) group. Each origin row is the reference of the neutex
+    rows of the same group (``speedup_vs_origin``)."""
+    rows = []
+    for mode, gan in itertools.product(cfg.modes, (False, True) if cfg.gan_steps else (False,)):
+        log(f"train_step {res}² {mode}{' +GAN' if gan else ''}: {', '.join(cfg.precisions)}"
+            + (" + origin" if cfg.origin else ""))
+        trainers = {p: make_trainer(data_root, work / f"run-{res}-{mode}-{gan}-{p}", mode, p, gan, cfg.threads)
+                    for p in cfg.precisions}
+        batches = _batches(next(iter(trainers.values())).loader)
+        fns: dict[str, Callable[[], Any]] = {}
+        for p, tr in trainers.items():
+            it = itertools.cycle(batches)
+            fns[p] = (lambda tr=tr, it=it: tr.train_step(next(it)))
+        origin = None
+        if cfg.origin:
+            origin = OriginStep(res, mode, gan)
+            fns["origin"] = (lambda o=origin, it=itertools.cycle(batches): o(next(it)))
+        t, gflop = _timed(fns, cfg)
+        common = {"res": res, "mode": mode}
+        for p in cfg.precisions:
+            row = _entry("train_step", t[p], gflop[p], **common, precision=p, perceptual="vgg", gan=gan,
+                         vgg_weights="random", vgg_resolution=trainers[p].cfg.loss.vgg_resolution,
+                         vgg_bf16=trainers[p].cfg.loss.vgg_bf16, feature_matching=gan or None, batch=1)
+            if origin is not None:
+                row["speedup_vs_origin"] = t["origin"]["ms"] / t[p]["ms"]
+            rows.append(row)
+        if origin is not None:
+            rows.append(_entry("origin_step", t["origin"], gflop["origin"], **common, precision="fp32",
+                               perceptual="vgg", gan=gan, vgg_weights="random", vgg_resolution=res,
+                               feature_matching=gan or None, batch=1))
+        del trainers, origin, fns
+    return rows
+
+
+def bench_renderer(res: int, cfg: BenchConfig, log: Log) -> list[dict[str, Any]]:
+    """The UNet alone, forward + backward (input gradients too, as in training), batch 1,
+    channels_last, per mode and precision (fp32/bf16 interleaved on one module)."""
+    from neutex.model import ModelConfig
+
+    rows = []
+    for mode in cfg.modes:
+        log(f"renderer {res}² {mode}: {', '.join(cfg.precisions)}")
+        unet = ModelConfig(conditioning=mode).setup("log").renderer  # type: ignore[arg-type]
+        unet = unet.to(memory_format=torch.channels_last).train()
+        c_in = unet.head[0].in_channels
+        x = torch.randn(1, c_in, res, res, generator=torch.Generator().manual_seed(0))
+        x = x.contiguous(memory_format=torch.channels_last).requires_grad_(True)
+
+        def step(p: str) -> None:
+            unet.zero_grad(set_to_none=True)
+            x.grad = None
+            with _amp(p):
+                y = unet(x)
+            y.mean().backward()
+
+        t, gflop = _timed({p: (lambda p=p: step(p)) for p in cfg.precisions}, cfg)
+        for p in cfg.precisions:
+            rows.append(_entry("renderer", t[p], gflop[p], res=res, mode=mode, precision=p, batch=1,
+                               channels_last=True))
+    return rows
+
+
+def bench_inference(res: int, data_root: Path, cfg: BenchConfig, log: Log) -> list[dict[str, Any]]:
+    """Frames per second of the whole model (texture sampling + conditioning + UNet), forward
+    only under ``inference_mode``, ``inference_batch`` frames per call, channels_last; the
+    origin's model (fp32, eval mode) on the same batch, interleaved."""
+    from neutex.data import PairLoader, PreparedData
+    from neutex.model import ModelConfig
+
+    data = PreparedData.open(data_root)
+    pairs = data.pairs("train")
+    b = cfg.inference_batch
+    loader = PairLoader(data, pairs[[k % len(pairs) for k in range(b)]], batch_size=b, shuffle=False)
+    batch = next(iter(loader))
+    fns: dict[str, Callable[[], Any]] = {}
+    for mode in cfg.modes:
+        model = ModelConfig(conditioning=mode).setup("log").to(memory_format=torch.channels_last).eval()  # type: ignore[arg-type]
+        for p in cfg.precisions:
+            def fwd(model=model, p=p):
+                with torch.inference_mode(), _amp(p):
+                    return model(batch)
+            fns[f"{mode}/{p}"] = fwd
+    origin = None
+    if cfg.origin:
+        origin = OriginStep(res, "multiply", gan=False)
+        fns["origin"] = lambda: origin.infer(batch)
+    log(f"inference {res}² batch {b}: {', '.join(fns)}")
+    t, gflop = _timed(fns, cfg)
+    rows = []
+    for mode in cfg.modes:
+        for p in cfg.precisions:
+            k = f"{mode}/{p}"
+            row = _entry("inference", t[k], gflop[k], per=b, res=res, mode=mode, precision=p, batch=b,
+                         channels_last=True)
+            row["ms_per_frame"] = t[k]["ms"] / b
+            if origin is not None:
+                row["speedup_vs_origin"] = t["origin"]["ms"] / t[k]["ms"]
+            rows.append(row)
+    if origin is not None:
+        row = _entry("origin_inference", t["origin"], gflop["origin"], per=b, res=res, mode="multiply",
+                     precision="fp32", batch=b)
+        row["ms_per_frame"] = t["origin"]["ms"] / b
+        rows.append(row)
+    return rows
+
+
+# ----------------------------------------------------------------------------- side benches
+
+
+def bench_side(cfg: BenchConfig, log: Log) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """synth (Mitsuba, the variant neutex picks), gbuffer (moderngl/EGL) and loader; a bench
+    whose dependency is missing is skipped with its reason."""
+    rows, skipped = [], []
+
+    def run(name: str, fn: Callable[[], dict]) -> None:
+        log(f"{name}")
+        try:
+            r = fn()
+        except (NeutexError, ImportError, OSError) as exc:
+            skipped.append({"name": name, "reason": f"{type(exc).__name__}: {exc}"})
+            return
+        r = dict(r)
+        row = {"name": r.pop("name"), "res": r.pop("res"), "ms": r.pop("ms"), "per_s": r.pop("per_s"), **r}
+        rows.append(row)
+
+    def synth():
+        from neutex.synth import bench_synth
+        return bench_synth(cfg.synth_res, cfg.synth_spp, cfg.synth_images, variant="auto")
+
+    def gbuffer():
+        os.environ.setdefault("EGL_PLATFORM", "surfaceless")
+        from neutex.gbuffer import bench_gbuffer
+        return bench_gbuffer(cfg.side_res, cfg.gbuffer_frames)
+
+    def loader():
+        from neutex.data import bench_loader
+        return bench_loader(cfg.side_res, batches=cfg.loader_batches)
+
+    run("loader", loader)
+    run("gbuffer", gbuffer)
+    run("synth", synth)
+    return rows, skipped
+
+
+# ----------------------------------------------------------------------------- summary
+
+
+def _find(rows: list[dict], **keys: Any) -> dict | None:
+    for r in rows:
+        if all(r.get(k) == v for k, v in keys.items()):
+            return r
+    return None
+
+
+def summarize_ratios(rows: list[dict], peaks: dict[str, float]) -> tuple[dict, list[dict]]:
+    """The headline ratios (speedups, bf16 gains, the origin reimplementation vs the quoted
+    timings of the origin's own code) and the goals with their status."""
+    ratios: dict[str, Any] = {"bf16_over_fp32_peak": peaks["matmul_bf16_gflops"] / peaks["matmul_fp32_gflops"]}
+    for r in rows:
+        if r["name"] == "train_step" and "speedup_vs_origin" in r:
+            key = f"{r['res']}/{r['mode']}/{r['precision']}/{'gan' if r['gan'] else 'nogan'}"
+            ratios.setdefault("train_step_speedup_vs_origin", {})[key] = r["speedup_vs_origin"]
+            if r["res"] == GOAL_RES:
+                quoted = QUOTED_ORIGIN_MS["full_gan_step" if r["gan"] else "generator_step"]
+                ratios.setdefault("train_step_speedup_vs_quoted_origin", {})[key] = quoted / r["ms"]
+        if r["name"] == "origin_step" and r["res"] == GOAL_RES:
+            quoted = QUOTED_ORIGIN_MS["full_gan_step" if r["gan"] else "generator_step"]
+            ratios.setdefault("origin_reimplementation_over_quoted", {})[
+                f"{GOAL_RES}/{r['mode']}/{'full_gan_step' if r['gan'] else 'step_l1_vgg'}"] = r["ms"] / quoted
+        if r["name"] == "origin_inference" and r["res"] == GOAL_RES:
+            ratios.setdefault("origin_reimplementation_over_quoted", {})[f"{GOAL_RES}/inference_per_frame"] = (
+                r["ms_per_frame"] / QUOTED_ORIGIN_MS["inference"])
+        if r["name"] == "inference" and r["res"] == GOAL_RES:
+            ratios.setdefault("inference_fps_vs_quoted_origin", {})[f"{r['mode']}/{r['precision']}"] = (
+                r["per_s"] / (1e3 / QUOTED_ORIGIN_MS["inference"]))
+    for name in ("train_step", "renderer", "inference"):
+        for r in rows:
+            if r["name"] == name and r.get("precision") == "fp32":
+                other = _find(rows, name=name, res=r["res"], mode=r["mode"], precision="bf16", gan=r.get("gan"))
+                if other:
+                    key = f"{r['res']}/{r['mode']}" + (f"/{'gan' if r['gan'] else 'nogan'}" if "gan" in r else "")
+                    ratios.setdefault(f"{name}_bf16_speedup", {})[key] = r["ms"] / other["ms"]
+
+    goals = []  # the goals are stated at 256²; rows at other resolutions are not judged
+    for r in rows:
+        if r.get("res") != GOAL_RES:
+            continue
+        if r["name"] == "renderer" and r["precision"] == "bf16":
+            goals.append({"goal": "renderer_fraction_of_bf16_peak", "res": GOAL_RES, "mode": r["mode"],
+                          "value": r["fraction_of_peak"], "target": GOALS["renderer_fraction_of_bf16_peak"]})
+        if r["name"] == "inference":
+            goals.append({"goal": "inference_fps", "res": GOAL_RES, "mode": r["mode"], "precision": r["precision"],
+                          "value": r["per_s"], "target": GOALS["inference_fps"]})
+        if r["name"] == "train_step" and not r["gan"] and "speedup_vs_origin" in r:
+            goals.append({"goal": "train_step_speedup_vs_origin", "res": GOAL_RES, "mode": r["mode"],
+                          "precision": r["precision"], "value": r["speedup_vs_origin"],
+                          "target": GOALS["train_step_speedup_vs_origin"]})
+        if r["name"] == "loader":
+            goals.append({"goal": "loader_samples_per_s", "res": GOAL_RES, "value": r["per_s"],
+                          "target": GOALS["loader_samples_per_s"]})
+    for g in goals:
+        g["met"] = bool(g["value"] >= g["target"])
+    return ratios, goals
+
+
+def _fill_fraction_of_peak(rows: list[dict], peaks: dict[str, float]) -> None:
+    for r in rows:
+        if "gflop_per_s" in r and r.get("precision") in ("fp32", "bf16"):
+            r["fraction_of_peak"] = r["gflop_per_s"] / peaks[f"matmul_{r['precision']}_gflops"]
+
+
+def _order(row: dict) -> dict:
+    """Schema keys first, in docs/bench.md's order, then the extras."""
+    first = ("name", "res", "mode", "precision", "perceptual", "gan", "ms", "gflop", "fraction_of_peak", "per_s",
+             "speedup_vs_origin")
+    out = {k: row[k] for k in first if k in row}
+    out.update({k: v for k, v in row.items() if k not in out})
+    return out
+
+
+def run_bench(cfg: BenchConfig, log: Log | None = None) -> dict[str, Any]:
+    """Run every measurement of ``cfg`` (resolved) in this process and return the bench document:
+    ``{"peaks", "results", "machine", "ratios", "goals", "skipped", "config", "wall_s"}``."""
+    threads_before = torch.get_num_threads()
+    try:
+        return _run_bench(cfg.resolve(), log or (lambda s: None))
+    finally:
+        torch.set_num_threads(threads_before)  # --threads (and Trainer.setup) change a process-wide setting
+
+
+def _run_bench(cfg: BenchConfig, log: Log) -> dict[str, Any]:
+    from neutex.config import config_to_dict
+    from neutex.data import write_synthetic_prepared
+
+    t_start = time.perf_counter()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    machine = machine_info()
+    load, cores = machine["load_average_start"], machine["cores"] or 1
+    if load and load[0] > 0.5 * cores:
+        log(f"[yellow]warning:[/] load average {load[0]:.1f} on {cores} cores: other processes compete for the "
+            f"CPU, so timings are inflated and noisy (ratios measured side by side suffer least)")
+    log(f"peaks: fp32 and bf16 matmul {', '.join(map(str, cfg.peak_sizes))}")
+    peak_runs = [measure_peaks(cfg.peak_sizes)]
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="neutex-bench-") as tmp:
+        work = Path(tmp)
+        data: dict[int, Path] = {}
+
+        def dataset(res: int) -> Path:
+            if res not in data:
+                data[res] = write_synthetic_prepared(work / f"prepared-{res}", views=4, lights=8, res=res)
+            return data[res]
+
+        for res in cfg.res:
+            rows += bench_train_steps(res, dataset(res), work, cfg, log)
+            rows += bench_renderer(res, cfg, log)
+        rows += bench_inference(cfg.inference_res, dataset(cfg.inference_res), cfg, log)
+    skipped: list[dict[str, str]] = []
+    if cfg.side:
+        side_rows, skipped = bench_side(cfg, log)
+        rows += side_rows
+    log("peaks again (the best of both runs is kept)")
+    peak_runs.append(measure_peaks(cfg.peak_sizes))
+    peaks = {k: max(p[k] for p in peak_runs) for k in peak_runs[0]}
+    _fill_fraction_of_peak(rows, peaks)
+    rows = [_order(r) for r in rows]
+    ratios, goals = summarize_ratios(rows, peaks)
+    machine["peak_runs"] = peak_runs
+    machine["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    machine["threads"] = torch.get_num_threads()
+    wall = time.perf_counter() - t_start
+    cfg_dict = config_to_dict(cfg)
+    return {"peaks": peaks, "results": rows, "machine": machine, "ratios": ratios, "goals": goals,
+            "skipped": skipped, "quoted_origin_ms": dict(QUOTED_ORIGIN_MS), "config": cfg_dict, "wall_s": wall}
+
+
+def check_document(doc: dict[str, Any]) -> None:
+    """Raise ``ValueError`` unless every number in the bench document is finite and every
+    timing/FLOP/rate positive (used by the tests and before writing the JSON)."""
+
+    def walk(v: Any, where: str) -> None:
+        if isinstance(v, bool) or v is None or isinstance(v, str):
+            return
+        if isinstance(v, (int, float)):
+            if not math.isfinite(v):
+                raise ValueError(f"{where}: not finite: {v}")
+            return
+        if isinstance(v, dict):
+            for k, x in v.items():
+                walk(x, f"{where}.{k}")
+        elif isinstance(v, (list, tuple)):
+            for i, x in enumerate(v):
+                walk(x, f"{where}[{i}]")
+
+    walk(doc, "bench")
+    for k, v in doc["peaks"].items():
+        if not v > 0:
+            raise ValueError(f"peaks.{k}: not positive: {v}")
+    for i, r in enumerate(doc["results"]):
+        for k in ("ms", "gflop", "fraction_of_peak", "per_s", "speedup_vs_origin"):
+            if k in r and not r[k] > 0:
+                raise ValueError(f"results[{i}] ({r['name']}).{k}: not positive: {r[k]}")
+
+
+__all__ = ["GOALS", "bench_inference", "bench_renderer", "bench_side", "bench_train_steps", "check_document",
+           "cpu_name", "machine_info", "make_trainer", "run_bench", "summarize_ratios"]
