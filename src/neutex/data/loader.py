@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -34,6 +34,9 @@ class GBufferTensors:
         position: ``(V, 3, H, W)`` float32 world.
         mask: ``(V, 1, H, W)`` float32, 1 on the object.
         camera_sources: ``(V, 4)`` float32 homogeneous viewpoints.
+        grid: ``(V, H, W, 2)`` grid_sample coordinates of ``uv`` (derived once).
+        view_dir: ``(V, 3, H, W)`` unit surface -> camera, 0 off the object (derived once: it
+            depends on the view only, and was a third of the loader's time per sample).
     """
 
     uv: torch.Tensor
@@ -41,6 +44,13 @@ class GBufferTensors:
     position: torch.Tensor
     mask: torch.Tensor
     camera_sources: torch.Tensor
+    grid: torch.Tensor = field(init=False, repr=False)
+    view_dir: torch.Tensor = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.grid = uv_to_grid(self.uv)
+        pos_cl = self.position.contiguous(memory_format=torch.channels_last)
+        self.view_dir = (directions_to(pos_cl, self.camera_sources)[0] * self.mask).contiguous()
 
     @property
     def device(self) -> torch.device:
@@ -135,19 +145,19 @@ def geometry_batch(source, views: torch.Tensor, light_sources: torch.Tensor, dev
     check_shape(light_sources, "B 4", "light_sources")
     if len(views) != len(light_sources):
         raise DataError(f"light_sources: {len(light_sources)} sources for {len(views)} views")
-    uv, normal, position, mask, cams = (_take(x, views) for x in (t.uv, t.normal, t.position, t.mask,
-                                                                   t.camera_sources))
+    grid, normal, position, mask, view_dir = (_take(x, views) for x in (t.grid, t.normal, t.position, t.mask,
+                                                                         t.view_dir))
     if dev != t.device:
-        uv, normal, position, mask, cams = (x.to(dev, non_blocking=True) for x in (uv, normal, position, mask, cams))
+        grid, normal, position, mask, view_dir = (x.to(dev, non_blocking=True)
+                                                  for x in (grid, normal, position, mask, view_dir))
     light_sources = light_sources.to(dev, torch.float32)
     # directions_to reduces over the channel dim; that is ~5x faster on channels-last memory
     pos_cl = position.contiguous(memory_format=torch.channels_last)
     light_dir, light_dist = directions_to(pos_cl, light_sources)
-    view_dir, _ = directions_to(pos_cl, cams)
     return {
-        "grid": uv_to_grid(uv), "normal": normal, "position": position,
+        "grid": grid, "normal": normal, "position": position,
         "light_dir": (light_dir * mask).contiguous(), "light_dist": light_dist.contiguous(),
-        "view_dir": (view_dir * mask).contiguous(), "mask": mask,
+        "view_dir": view_dir, "mask": mask,
     }
 
 
