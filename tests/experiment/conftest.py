@@ -43,17 +43,6 @@ def suite_file(tmp_path):
 
 
 @pytest.fixture(scope="session")
-def egl():
-    from neutex.errors import DependencyError
-    from neutex.gbuffer import create_context
-
-    try:
-        create_context().release()
-    except DependencyError as exc:
-        pytest.skip(f"no EGL: {exc}")
-
-
-@pytest.fixture(scope="session")
 def tiny_capture(tmp_path_factory, egl) -> Path:
     """A capture: an icosphere seen by 4 pinhole cameras under 8 point lights at 32², images
     Lambertian-ish (a constant albedo times the cosine of the light at the sphere's centre)."""

@@ -10,7 +10,6 @@ import trimesh
 
 from neutex.capture import Camera, Capture, Frame, Light, Sequence, look_at, pinhole_K, save_capture, write_exr
 from neutex.capture.mesh import Mesh, save_mesh
-from neutex.errors import DependencyError
 
 
 def make_run(root: Path, data: Path, encoding: str = "log", precision: str = "fp32", seed: int = 0,
@@ -67,17 +66,6 @@ def make_capture(root: Path, views: int = 3, lights: int = 4, res: int = 32, seq
         seqs.append(Sequence("sweep_cam00", cams[0].id, [light.id for light in sl], rels, fps=24.0))
     save_capture(Capture(root, cams, lts, frames, mesh="mesh.obj", sequences=seqs))
     return root / "capture.json"
-
-
-@pytest.fixture(scope="session")
-def egl():
-    """Skip tests that rasterize where there is no EGL."""
-    from neutex.gbuffer import create_context
-
-    try:
-        create_context().release()
-    except DependencyError as exc:
-        pytest.skip(f"no EGL: {exc}")
 
 
 @pytest.fixture(scope="session")
