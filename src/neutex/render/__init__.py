@@ -6,8 +6,7 @@ Names are imported on first use, so ``import neutex.render`` (and ``neutex --hel
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from neutex.lazy import lazy_exports
 
 _LAZY = {
     "FrameRenderer": "neutex.render.frames",
@@ -38,10 +37,4 @@ _LAZY = {
     "sequence_index": "neutex.render.pipeline",
 }
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'neutex.render' has no attribute {name!r}")
+__all__, __getattr__ = lazy_exports(__name__, _LAZY)

@@ -6,8 +6,7 @@ Names that need torch or matplotlib are imported on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from neutex.lazy import lazy_exports
 
 _LAZY = {
     "render_report_media": "neutex.report.media",
@@ -24,10 +23,4 @@ _LAZY = {
     "plot_val_psnr": "neutex.report.figures",
 }
 
-__all__ = list(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'neutex.report' has no attribute {name!r}")
+__all__, __getattr__ = lazy_exports(__name__, _LAZY)
