@@ -6,38 +6,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-#: what every test suite trains with: a few iterations of a tiny model, no perceptual loss.
-TINY_BASE = {
-    "loss": {"perceptual": "off"},
-    "schedule": {"pairs_per_epoch": 4, "val_images": 2, "sweep_frames": 6, "log_every": 1, "probe_every": 2},
-    "model": {"texture_res": 32, "unet_width": 4, "unet_depth": 2, "unet_max_width": 8},
-    "threads": 1,
-}
-
-
-@pytest.fixture(scope="session")
-def tiny_prepared(tmp_path_factory) -> Path:
-    """A prepared dataset (4 views x 8 lights at 32², split 3/4 x 3/4, a 12-frame ground-truth sweep)."""
-    from neutex.data import write_synthetic_prepared
-
-    return write_synthetic_prepared(tmp_path_factory.mktemp("prep") / "prepared", views=4, lights=8, res=32,
-                                    view_fraction=0.75, light_fraction=0.75, sequence_frames=12)
-
-
-def write_suite(path: Path, variants: dict, base: dict | None = None, **top) -> Path:
+@pytest.fixture
+def suite_file(tmp_path, tiny_base):
+    """``suite_file(variants, base=None, **top) -> Path`` of a suite YAML in tmp_path
+    (``base`` defaults to the root conftest's ``tiny_base``)."""
     import yaml
 
-    d = {"name": path.stem, "split": {"view_fraction": 0.75, "light_fraction": 0.75},
-         "base": TINY_BASE if base is None else base, "variants": variants, **top}
-    path.write_text(yaml.safe_dump(d, sort_keys=False))
-    return path
-
-
-@pytest.fixture
-def suite_file(tmp_path):
-    """``suite_file(variants, base=None, **top) -> Path`` of a suite YAML in tmp_path."""
     def make(variants: dict, base: dict | None = None, name: str = "tiny", **top) -> Path:
-        return write_suite(tmp_path / f"{name}.yaml", variants, base, **top)
+        path = tmp_path / f"{name}.yaml"
+        d = {"name": path.stem, "split": {"view_fraction": 0.75, "light_fraction": 0.75},
+             "base": tiny_base if base is None else base, "variants": variants, **top}
+        path.write_text(yaml.safe_dump(d, sort_keys=False))
+        return path
 
     return make
 
