@@ -11,7 +11,8 @@ from typing import Mapping, Sequence
 TEMPORAL_KEYS = ("tde_rel", "jump_index", "peak_ratio", "patch_peak_p99")
 
 
-def _plt():
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (files only, no display)."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -24,13 +25,22 @@ def _arr(values) -> list[float]:
     return [math.nan if v is None else float(v) for v in values]
 
 
-def _save(fig, out_png) -> Path:
+def save_figure(fig, out_png, dpi: int = 110, bbox_inches: str | None = None) -> Path:
+    """Write a matplotlib figure to ``out_png`` atomically (temp file + rename) and close it."""
     out = Path(out_png)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
+    fig.savefig(tmp, dpi=dpi, bbox_inches=bbox_inches)
+    pyplot().close(fig)
     os.replace(tmp, out)
     return out
+
+
+def _finish(fig, out_png, title: str) -> Path:
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return save_figure(fig, out_png)
 
 
 def plot_temporal(result: Mapping, out_png, title: str = "") -> Path:
@@ -49,7 +59,7 @@ def plot_temporal(result: Mapping, out_png, title: str = "") -> Path:
     Returns:
         the written path.
     """
-    plt = _plt()
+    plt = pyplot()
     c = result["curves"]
     fps = float(c.get("fps") or 1.0)
     m = _arr(c["m_t"])
@@ -122,12 +132,7 @@ def plot_temporal(result: Mapping, out_png, title: str = "") -> Path:
     axes[-1].set_xlabel("frame (flagged frame = first frame after the jump)")
     sec = axes[0].secondary_xaxis("top", functions=(lambda f: f / fps, lambda s: s * fps))
     sec.set_xlabel("time (s)")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    out = _save(fig, out_png)
-    plt.close(fig)
-    return out
+    return _finish(fig, out_png, title)
 
 
 def plot_epoch_curves(rows: Sequence[Mapping], out_png, title: str = "") -> Path:
@@ -146,7 +151,7 @@ def plot_epoch_curves(rows: Sequence[Mapping], out_png, title: str = "") -> Path
     Returns:
         the written path.
     """
-    plt = _plt()
+    plt = pyplot()
     rows = sorted(rows, key=lambda r: r["epoch"])
     epochs = [r["epoch"] for r in rows]
     keys = []
@@ -174,9 +179,4 @@ def plot_epoch_curves(rows: Sequence[Mapping], out_png, title: str = "") -> Path
     ax2.grid(alpha=0.3, which="both")
     if temp_keys:
         ax2.legend(fontsize=8, loc="best", ncol=2)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    out = _save(fig, out_png)
-    plt.close(fig)
-    return out
+    return _finish(fig, out_png, title)

@@ -9,31 +9,15 @@ import math
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from neutex.eval.plots import pyplot, save_figure
+
 SHORT = {"train": "train", "novel_light": "novel light", "novel_view": "novel view", "novel_both": "novel both"}
 BUCKET_TITLES = {"train": "train (seen view, seen light)", "novel_light": "novel light (seen view)",
                  "novel_view": "novel view (seen light)", "novel_both": "novel view + novel light"}
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _save(fig, out_png) -> Path:
-    """Write the figure atomically (temp file + rename) and close it."""
-    import os
-
-    out = Path(out_png)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp.png")
-    fig.savefig(tmp, dpi=100, bbox_inches="tight")
-    os.replace(tmp, out)
-    _plt().close(fig)
-    return out
+    return save_figure(fig, out_png, dpi=100, bbox_inches="tight")
 
 
 def _int_epochs(ax) -> None:
@@ -62,7 +46,7 @@ def plot_training_loss(curves: Mapping[str, Sequence[tuple[int, float]]], out_pn
     Args:
         curves: ``{variant: [(iteration, loss), ...]}``.
     """
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 3.6))
     for i, (name, pts) in enumerate(curves.items()):
         if not pts:
@@ -91,7 +75,7 @@ def plot_val_psnr(per_epoch: Mapping[str, Sequence[Mapping]], out_png,
     Args:
         per_epoch: ``{variant: [{"epoch": e, "buckets": {bucket: {"psnr": ...}}}, ...]}``.
     """
-    plt = _plt()
+    plt = pyplot()
     present = [b for b in buckets if any(b in r.get("buckets", {}) for rows in per_epoch.values() for r in rows)]
     n = max(1, len(present))
     cols = 2 if n > 1 else 1
@@ -123,7 +107,7 @@ def plot_bucket_bars(variants: Sequence[Mapping], out_png, metric: str = "psnr")
     Args:
         variants: summary.json variant entries (``name``, ``buckets``, ``baselines``).
     """
-    plt = _plt()
+    plt = pyplot()
     buckets = []
     for v in variants:
         buckets += [b for b in v.get("buckets", {}) if b not in buckets]
@@ -168,7 +152,7 @@ def plot_temporal_epochs(per_epoch: Mapping[str, Sequence[Mapping]], out_png) ->
     Args:
         per_epoch: ``{variant: [{"epoch": e, "temporal": {sequence: {...}}}, ...]}``.
     """
-    plt = _plt()
+    plt = pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.4))
     gt_drawn = False
     for i, (name, rows) in enumerate(per_epoch.items()):
@@ -210,7 +194,7 @@ def plot_stripes(stripes: Mapping[str, Mapping], out_png) -> Path:
     Args:
         stripes: ``{variant: {"per_bucket": {bucket: [values...]}, "gan": bool}}``.
     """
-    plt = _plt()
+    plt = pyplot()
     buckets = []
     for s in stripes.values():
         buckets += [b for b in s.get("per_bucket", {}) if b not in buckets]
