@@ -12,7 +12,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from neutex.errors import CheckpointError, ConfigError
+from neutex.errors import CheckpointError
 
 Select = Literal["psnr", "temporal", "combined"]
 HELD_OUT = ("novel_light", "novel_view", "novel_both")
@@ -315,7 +315,3 @@ def _finite(x: Any) -> Any:
         return [_finite(v) for v in x]
     return x
 
-
-def check_select(select: str | None) -> None:
-    if select not in (None, "psnr", "temporal", "combined"):
-        raise ConfigError(f"--select: {select!r} is not one of psnr, temporal, combined")

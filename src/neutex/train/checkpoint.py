@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import random
-import re
 from pathlib import Path
 from typing import Any
 
@@ -93,12 +92,3 @@ def resolve_checkpoint(run: str | Path, which: str | int = "best") -> Path:
         raise CheckpointError(f"{path}: checkpoint not found (available in {ckdir}: {avail})")
     return path
 
-
-def list_epoch_checkpoints(run: str | Path) -> list[tuple[int, Path]]:
-    """All per-epoch checkpoints of a run, sorted by epoch."""
-    out = []
-    for p in (Path(run) / "checkpoints").glob("epoch-*.pt"):
-        m = re.fullmatch(r"epoch-(\d+)\.pt", p.name)
-        if m:
-            out.append((int(m.group(1)), p))
-    return sorted(out)
