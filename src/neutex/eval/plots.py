@@ -100,9 +100,9 @@ def plot_temporal(result: Mapping, out_png, title: str = "") -> Path:
     if has_gt and c.get("dm_t_gt") is not None:
         ax.plot(frames, [abs(v) for v in _arr(c["dm_t_gt"])], color="k", lw=0.8, ls="--", alpha=0.35, label="|Δm_t| GT")
     ax.plot(frames, e, color="C1", lw=1.2, label="|e_t| jump signal (detrended)")
-    thr = c.get("threshold")
+    thr = c.get("threshold_t")
     if thr is not None:
-        ax.axhline(thr, color="C3", ls="--", lw=1.0, label=f"threshold on |e_t|: {thr:.3g}")
+        ax.plot(frames, _arr(thr), color="C3", ls="--", lw=1.0, label="threshold on |e_t| (local)")
     for k in flagged:
         ax.axvline(k, color="C3", lw=0.8, alpha=0.6)
     if flagged:

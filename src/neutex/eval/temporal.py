@@ -34,6 +34,15 @@ RATIO_FLOOR = 1e-3
 THRESHOLD_K = 5.0
 #: absolute floor of the jump threshold in log-luminance units (≈ 0.5 % brightness).
 JUMP_FLOOR = 0.005
+#: half width of the window whose MAD sets each frame's threshold (frames): the bar follows the
+#: sequence's local noise (Monte-Carlo noise of dark ground-truth frames is larger than of lit ones).
+MAD_HALF_WINDOW = 8
+#: the global luminance clips each pixel at this quantile of the sequence's object luminance
+#: (its display white): one glint pixel at 100x white in a dark frame is one white pixel on
+#: screen, not a 4x brightness jump of the whole frame.
+WHITE_QUANTILE = 0.99
+#: frames (evenly spaced) sampled to estimate the display white.
+WHITE_SAMPLE_FRAMES = 32
 #: half width of the running median that removes the smooth trend of Δm (frames).
 MEDIAN_HALF_WINDOW = 3
 #: a patch counts when at least this fraction of its pixels is on the object.
@@ -72,7 +81,8 @@ def _scan(pred: torch.Tensor, gt: torch.Tensor | None, mask: torch.Tensor, patch
     """One pass over the frames, in chunks, inside the mask's bounding box (tile-aligned).
 
     Background pixels are replaced by 0 before anything is summed, so they never count (NaN
-    included). Returns ``glob`` ``(T,)`` and ``tiles`` ``(T, P)`` mean luminance of pred (and
+    included). Returns ``glob`` ``(T,)`` mean display luminance (each pixel clipped at the
+    sequence's :data:`WHITE_QUANTILE` white) and ``tiles`` ``(T, P)`` mean luminance of pred (and
     ``glob_gt``, ``tiles_gt``, ``tde_t``, ``gdiff_t`` when ``gt`` is given), and ``tile_xy``
     ``(P, 2)``: each kept tile's top-left pixel (x, y).
     """
@@ -98,24 +108,34 @@ def _scan(pred: torch.Tensor, gt: torch.Tensor | None, mask: torch.Tensor, patch
     def crop(x: torch.Tensor, s: int) -> torch.Tensor:
         return torch.where(mc, x[s:s + CHUNK_FRAMES, :, r0:r1, c0:c1].to(dt), zero)
 
-    def lum_stats(x: torch.Tensor):
+    def display_white(x: torch.Tensor) -> torch.Tensor:
+        idx = torch.linspace(0, t - 1, min(t, WHITE_SAMPLE_FRAMES)).round().long().unique()
+        y = torch.einsum("tchw,c->thw", x[idx][:, :, r0:r1, c0:c1].to(dt), luma)[:, mc]
+        y = torch.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0).flatten()
+        k = max(1, min(y.numel(), math.ceil(WHITE_QUANTILE * y.numel())))
+        return y.kthvalue(k).values.clamp_min(0)
+
+    def lum_stats(x: torch.Tensor, white: torch.Tensor):
         y = torch.einsum("tchw,c->thw", x, luma)
         tiles = F.pad(y, (0, pw, 0, ph)).view(y.shape[0], nth, patch, ntw, patch).sum((2, 4)).flatten(1)
-        return y.sum((1, 2)) / n_obj, tiles[:, valid] / cnt
+        # background is 0 (<= white), NaN stays NaN and is reported by the caller
+        return torch.minimum(y, white).sum((1, 2)) / n_obj, tiles[:, valid] / cnt
 
     out: dict[str, list] = {k: [] for k in ("glob", "tiles", "glob_gt", "tiles_gt", "tde_t", "gdiff_t")}
+    white_p = display_white(pred) if lum else None
+    white_g = display_white(gt) if lum and gt is not None else None
     prev_r = prev_g = None
     for s in range(0, t, CHUNK_FRAMES):
         xp = crop(pred, s)
         if lum:
-            g_, t_ = lum_stats(xp)
+            g_, t_ = lum_stats(xp, white_p)
             out["glob"].append(g_)
             out["tiles"].append(t_)
         if gt is None:
             continue
         xg = crop(gt, s)
         if lum:
-            g_, t_ = lum_stats(xg)
+            g_, t_ = lum_stats(xg, white_g)
             out["glob_gt"].append(g_)
             out["tiles_gt"].append(t_)
         r = xp - xg
@@ -134,8 +154,10 @@ def luminance_stats(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Masked mean luminance per frame, globally and per ``patch × patch`` tile.
 
-    ``Y = 0.2126 R + 0.7152 G + 0.0722 B`` (linear). ``Ȳ_t = Σ_{px∈M} Y_t / |M|`` and per tile
-    ``Ȳ^p_t`` the same over the tile's object pixels; only tiles at least
+    ``Y = 0.2126 R + 0.7152 G + 0.0722 B`` (linear). ``Ȳ_t = Σ_{px∈M} min(Y_t, Y_white) / |M|``
+    with ``Y_white`` the :data:`WHITE_QUANTILE` quantile of ``Y`` over the object pixels of the
+    sequence (the display white: a few extreme glint pixels do not dominate a dark frame's mean).
+    Per tile ``Ȳ^p_t`` is the unclipped mean over the tile's object pixels; only tiles at least
     :data:`PATCH_MIN_COVERAGE` on the object are kept. Tiles are non-overlapping, from the
     top-left corner; a partial last row/column of tiles counts its missing pixels as background.
 
@@ -305,18 +327,55 @@ def patch_jumps(tiles: torch.Tensor, glob: torch.Tensor, half_window: int = MEDI
     return peak, idx + 1
 
 
+def local_threshold(e: torch.Tensor, threshold_k: float = THRESHOLD_K, floor: float = JUMP_FLOOR,
+                    half_window: int = MAD_HALF_WINDOW) -> torch.Tensor:
+    """Each frame's bar: ``thr_t = max(k · 1.4826 · MAD(e over 2w+1 frames about t), floor)``.
+
+    A Hampel filter's scale: the MAD of the ``2w + 1`` values centred on ``t`` (the window is
+    shifted inwards at the ends; sequences shorter than ``2w + 1`` use one global MAD). The
+    bar follows the local noise, so the Monte-Carlo noise of a path-traced sweep's dark frames
+    does not raise it for the lit ones, nor do lit frames lower it for the dark ones.
+
+    Args:
+        e: ``(N,)`` jump signal (:func:`jump_signal`).
+
+    Returns:
+        ``(N,)`` thresholds.
+
+    Examples:
+        >>> e = torch.cat([0.001 * torch.randn(40, generator=torch.Generator().manual_seed(0)),
+        ...                0.02 * torch.randn(40, generator=torch.Generator().manual_seed(1))])
+        >>> thr = local_threshold(e)
+        >>> round(thr[10].item(), 3), thr[70].item() > 0.05
+        (0.005, True)
+    """
+    n = e.shape[-1]
+    w = half_window
+    if n < 2 * w + 1:
+        win = e.unsqueeze(0)
+        start = torch.zeros(n, dtype=torch.long, device=e.device)
+    else:
+        win = e.unfold(-1, 2 * w + 1, 1)  # (n - 2w, 2w+1)
+        start = (torch.arange(n, device=e.device) - w).clamp(0, n - 2 * w - 1)
+    med = win.median(-1, keepdim=True).values
+    mad = (win - med).abs().median(-1).values
+    return (threshold_k * 1.4826 * mad[start]).clamp_min(floor)
+
+
 def flag_jumps(
     m: torch.Tensor,
     fps: float,
     threshold_k: float = THRESHOLD_K,
     floor: float = JUMP_FLOOR,
     half_window: int = MEDIAN_HALF_WINDOW,
-) -> tuple[list[dict], float, torch.Tensor]:
-    """Frames where the log-luminance jumps: ``|e_k| > max(k · 1.4826 · MAD(e), floor)``.
+    mad_half_window: int = MAD_HALF_WINDOW,
+) -> tuple[list[dict], torch.Tensor, torch.Tensor]:
+    """Frames where the log-luminance jumps: ``|e_k| > thr_k`` (:func:`local_threshold`).
 
-    ``e`` is :func:`jump_signal`; ``MAD(e) = median |e − median(e)|`` is the sequence's own robust
-    scale (1.4826·MAD = σ for Gaussian noise), so normal flicker of a prediction does not flag
-    every frame; ``floor`` keeps a perfectly smooth sequence (MAD ≈ 0) from being flagged.
+    ``e`` is :func:`jump_signal`; the threshold is ``k`` robust standard deviations of ``e`` in
+    a window about the frame (``1.4826·MAD = σ`` for Gaussian noise), so the sequence's normal
+    flicker or noise does not flag every frame; ``floor`` keeps a perfectly smooth sequence
+    (MAD ≈ 0) from being flagged.
 
     Args:
         m: ``(T,)`` log-luminance (see :func:`log_luminance`).
@@ -324,27 +383,28 @@ def flag_jumps(
         threshold_k: k, in robust standard deviations.
         floor: absolute floor of the threshold in log units (0.005 ≈ 0.5 % brightness).
         half_window: running-median half width of :func:`jump_signal`.
+        mad_half_window: half width of the window of :func:`local_threshold`.
 
     Returns:
         ``(flagged, threshold, e)``: ``flagged`` = ``[{"frame": k, "time_s": k / fps,
-        "value": e_k}, ...]`` with k the first frame after the jump, the threshold, and the
-        ``(T − 1,)`` jump signal (entry i ↔ frame i + 1).
+        "value": e_k, "threshold": thr_k}, ...]`` with k the first frame after the jump, the
+        ``(T − 1,)`` thresholds and the ``(T − 1,)`` jump signal (entry i ↔ frame i + 1).
 
     Examples:
         >>> m = torch.linspace(0, 0.3, 30)
         >>> m[12:] += math.log(1.02)
         >>> flags, thr, _ = flag_jumps(m, fps=24)
-        >>> [(f["frame"], round(f["time_s"], 3)) for f in flags]
-        [(12, 0.5)]
+        >>> [(f["frame"], round(f["time_s"], 3)) for f in flags], round(thr.max().item(), 4)
+        ([(12, 0.5)], 0.005)
     """
     check_shape(m, "T", "m")
     e = jump_signal(m, half_window)
     if e.numel() == 0:
-        return [], float(floor), e
-    mad = (e - e.median()).abs().median()
-    thr = max(float(threshold_k * 1.4826 * mad), float(floor))
+        return [], e.new_full((0,), float(floor)), e
+    thr = local_threshold(e, threshold_k, floor, mad_half_window)
     idx = torch.nonzero(e.abs() > thr).flatten().tolist()
-    flagged = [{"frame": i + 1, "time_s": (i + 1) / fps, "value": float(e[i])} for i in idx]
+    flagged = [{"frame": i + 1, "time_s": (i + 1) / fps, "value": float(e[i]), "threshold": float(thr[i])}
+               for i in idx]
     return flagged, thr, e
 
 
@@ -433,8 +493,8 @@ def temporal_metrics(
         - ``flagged_frames(_gt)``: :func:`flag_jumps` of ``m_t``.
 
         ``curves`` holds per-frame lists of length T (``None`` at frame 0 for differences):
-        ``m_t, dm_t, jump_t, tde_t`` and the GT's ``m_t_gt, dm_t_gt, jump_t_gt``; and scalars
-        ``fps, threshold, threshold_gt, patch_peak_p99_gt, patch_peak_max, patch_peak_max_gt``
+        ``m_t, dm_t, jump_t, threshold_t, tde_t`` and the GT's ``m_t_gt, dm_t_gt, jump_t_gt,
+        threshold_t_gt``; and scalars ``fps, patch_peak_p99_gt, patch_peak_max, patch_peak_max_gt``
         and ``patch_peak_at`` = ``{"frame", "time_s", "x", "y"}`` (the worst tile's top-left
         pixel and the frame of its jump).
 
@@ -490,12 +550,12 @@ def temporal_metrics(
         "m_t": _curve(sp["m"], False),
         "dm_t": _curve(dm, True),
         "jump_t": _curve(sp["e"], True),
-        "threshold": sp["thr"],
+        "threshold_t": _curve(sp["thr"], True),
         "tde_t": _curve(tde_t, True),
         "m_t_gt": _curve(sg["m"], False) if sg else None,
         "dm_t_gt": _curve(torch.diff(sg["m"]), True) if sg else None,
         "jump_t_gt": _curve(sg["e"], True) if sg else None,
-        "threshold_gt": sg["thr"] if sg else None,
+        "threshold_t_gt": _curve(sg["thr"], True) if sg else None,
         "patch_peak_p99_gt": sg["p99"] if sg else None,
         "patch_peak_max": sp["pmax"],
         "patch_peak_at": sp["pat"],
