@@ -21,7 +21,7 @@ from neutex.model.conditioning import (
 from neutex.model.discriminator import PatchDiscriminator
 from neutex.model.relighter import Relighter
 from neutex.model.texture import NeuralTexture
-from neutex.model.unet import NormKind, UNet, UpsampleMode, output_activation_for
+from neutex.model.unet import DecoderOrder, NormKind, UNet, UpsampleMode, output_activation_for
 
 
 def _check_literal(cfg: Any, where: str, name: str, tp: Any) -> None:
@@ -75,6 +75,12 @@ class ModelConfig:
     """How the buffers enter the renderer: multiply (exp1) or concat (exp2)."""
     channel_map: tuple[tuple[int, int, BufferName], ...] = DEFAULT_CHANNEL_MAP
     """multiply only: (start, stop, buffer) triples; texture channels start:stop are multiplied by the buffer."""
+    multiplied_init_mean: float = 1.0
+    """multiply only: initial mean of the texture channels the channel map multiplies by a
+    buffer. 1: each product starts as the buffer itself (plus 10 % noise), so the renderer sees
+    the light direction at full amplitude from the first step as concat does; 0: zero-mean
+    like the other channels, the light then reaches the UNet at a tenth of its amplitude and
+    training sat at an all-black image for epochs (docs/model.md)."""
     shading_cue: bool = False
     """Also give the UNet the Lambertian cosine max(n·l, 0) as one extra input channel (not in
     the origin; speeds up learning to tell lit from unlit pixels, see docs/model.md)."""
@@ -87,13 +93,17 @@ class ModelConfig:
     norm: NormKind = "none"
     """UNet normalisation; instance norm erases spatially constant inputs such as a directional light."""
     upsample: UpsampleMode = "bilinear"
-    """UNet upsampling before each decoder conv (no transposed convolutions)."""
+    """UNet upsampling in the decoder (no transposed convolutions)."""
+    decoder: DecoderOrder = "conv_upsample"
+    """Decoder order: conv at the low resolution then upsample (9.0 GFLOP per 256² frame), or
+    upsample then conv (21.9 GFLOP; neutex's first decoder). See docs/model.md."""
 
     def __post_init__(self) -> None:
         where = "model"
         _check_literal(self, where, "conditioning", ConditioningMode)
         _check_literal(self, where, "norm", NormKind)
         _check_literal(self, where, "upsample", UpsampleMode)
+        _check_literal(self, where, "decoder", DecoderOrder)
         _check_positive(self, where, "texture_channels", "texture_res", "pyramid_levels", "unet_depth",
                         "unet_width", "unet_max_width")
         if self.texture_res % 2 ** (self.pyramid_levels - 1):
@@ -107,10 +117,15 @@ class ModelConfig:
 
     def setup(self, encoding: Encoding) -> Relighter:
         """Build the :class:`Relighter` whose output activation matches ``encoding``."""
-        texture = NeuralTexture(self.texture_channels, self.texture_res, self.pyramid_levels, self.texture_init_std)
+        init_mean = [0.0] * self.texture_channels
+        if self.conditioning == "multiply":
+            for start, stop, _ in self.channel_map:
+                init_mean[start:stop] = [self.multiplied_init_mean] * (stop - start)
+        texture = NeuralTexture(self.texture_channels, self.texture_res, self.pyramid_levels, self.texture_init_std,
+                                init_mean)
         conditioning = Conditioning(self.conditioning, self.texture_channels, self.channel_map)
         unet = UNet(conditioning.out_channels + int(self.shading_cue), 3, self.unet_depth, self.unet_width, self.unet_max_width, self.norm,
-                    self.upsample, output_activation_for(encoding))
+                    self.upsample, output_activation_for(encoding), self.decoder)
         return Relighter(texture, conditioning, unet, encoding, self.shading_cue)
 
     def replace(self, **changes: Any) -> ModelConfig:

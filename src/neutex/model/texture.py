@@ -69,10 +69,10 @@ class NeuralTexture(nn.Module):
     are sampled separately and summed (:func:`sample_texture`).
 
     Init (explicit, deterministic under ``torch.manual_seed``): the coarsest level is
-    ``N(0, init_std²)`` and every finer level starts at zero, so the initial texture is smooth
+    ``N(init_mean_c, init_std²)`` (per channel; 0 unless given) and every finer level starts at zero, so the initial texture is smooth
     (no high-frequency noise for the renderer to memorise) while every level still receives
     gradients from the first step (the sum is linear). With one level, that level is
-    ``N(0, init_std²)``.
+    ``N(init_mean_c, init_std²)``.
 
     Parameters are ``levels.0`` (finest, ``(C, R, R)``) … ``levels.{L-1}`` (coarsest).
 
@@ -81,6 +81,7 @@ class NeuralTexture(nn.Module):
         resolution: texels per side of the finest level; divisible by ``2**(levels-1)``.
         levels: pyramid levels (1 = a single texture).
         init_std: standard deviation of the coarsest level's initial values.
+        init_mean: ``(C,)`` mean of each channel's initial values (None: zeros).
 
     Examples:
         >>> tex = NeuralTexture(channels=4, resolution=16, levels=2)
@@ -90,13 +91,17 @@ class NeuralTexture(nn.Module):
         torch.Size([1, 4, 3, 3])
     """
 
-    def __init__(self, channels: int = 16, resolution: int = 512, levels: int = 1, init_std: float = 0.1) -> None:
+    def __init__(self, channels: int = 16, resolution: int = 512, levels: int = 1, init_std: float = 0.1,
+                 init_mean: Sequence[float] | None = None) -> None:
         super().__init__()
         if channels < 1 or levels < 1 or resolution < 1:
             raise ConfigError(f"texture: channels, resolution and levels must be >= 1, got {channels}, {resolution}, {levels}")
         if resolution % (2 ** (levels - 1)):
             raise ConfigError(f"texture: resolution {resolution} is not divisible by 2**(levels-1) = {2 ** (levels - 1)}")
+        if init_mean is not None and len(init_mean) != channels:
+            raise ConfigError(f"texture: init_mean has {len(init_mean)} values for {channels} channels")
         self.init_std = init_std
+        self.init_mean = [0.0] * channels if init_mean is None else [float(v) for v in init_mean]
         self.levels = nn.ParameterList(
             [nn.Parameter(torch.empty(channels, resolution >> k, resolution >> k)) for k in range(levels)]
         )
@@ -104,10 +109,11 @@ class NeuralTexture(nn.Module):
 
     @torch.no_grad()
     def reset_parameters(self) -> None:
-        """Coarsest level ~ N(0, init_std²), finer levels zero (see the class docstring)."""
+        """Coarsest level ~ N(init_mean, init_std²), finer levels zero (see the class docstring)."""
         for k, p in enumerate(self.levels):
             if k == len(self.levels) - 1:
                 p.normal_(0.0, self.init_std)
+                p += torch.tensor(self.init_mean, dtype=p.dtype, device=p.device)[:, None, None]
             else:
                 p.zero_()
 

@@ -1,5 +1,5 @@
-"""The neural renderer: a small pix2pix-style UNet with resize-convolutions (upsample + 3×3
-conv, never transposed convolutions), skip connections at every scale, configurable
+"""The neural renderer: a small pix2pix-style UNet with resize-convolutions (a 3×3 conv and a
+×2 upsample, never transposed convolutions), skip connections at every scale, configurable
 normalisation (``none`` by default) and an output activation matched to the target encoding."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from neutex.errors import ConfigError, DataError
 
 NormKind = Literal["none", "batch", "instance", "group"]
 UpsampleMode = Literal["bilinear", "nearest"]
+DecoderOrder = Literal["conv_upsample", "upsample_conv"]
 OutputActivation = Literal["identity", "softplus", "sigmoid"]
 
 
@@ -73,11 +74,16 @@ class UNet(nn.Module):
 
         head   conv3x3(in -> ch[0]) + LeakyReLU(0.2)                       at H
         down i conv4x4 stride 2 (ch[i-1] -> ch[i]) + norm + LeakyReLU(0.2)  at H / 2**i,  i = 1..D
-        up i   upsample x2 + conv3x3 (-> ch[i-1]) + norm + ReLU, then concat the skip of
-               level i-1                                                   i = D..1
+        up i   conv3x3 (-> ch[i-1]) + norm + ReLU at H / 2**i, then upsample x2, then concat
+               the skip of level i-1                                       i = D..1
         out    conv3x3(2*ch[0] -> out) + output activation                 at H
 
-    The head and the output layer are never normalised. Works for any ``H, W`` divisible by
+    ``decoder="conv_upsample"`` (default) convolves *before* upsampling, at a quarter of the
+    pixels: 9.0 instead of 21.9 GFLOP per 256² frame with the same parameters (the three
+    widest decoder convs at 64², 128², 256² carried 14.4 GFLOP); full-resolution detail reaches
+    the output through the head's skip. ``"upsample_conv"`` is the classic resize-convolution
+    (upsample, then conv at the higher resolution). Neither has a transposed convolution's
+    checkerboard. The head and the output layer are never normalised. Works for any ``H, W`` divisible by
     ``2**depth`` (raises :class:`DataError` otherwise). For speed on CPU, convert the module with
     ``.to(memory_format=torch.channels_last)`` (the input is converted to match) and/or run it
     under ``torch.autocast("cpu", torch.bfloat16)``; the output is always float32.
@@ -90,6 +96,8 @@ class UNet(nn.Module):
         max_width: cap on the channels of deeper levels.
         norm: ``none`` (default), ``batch``, ``instance``, ``group``.
         upsample: ``bilinear`` or ``nearest``.
+        decoder: ``conv_upsample`` (conv at the low resolution, then upsample) or
+            ``upsample_conv`` (upsample, then conv).
         activation: output activation (see :func:`output_activation_for`).
 
     Examples:
@@ -101,12 +109,14 @@ class UNet(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int = 3, depth: int = 5, width: int = 32,
                  max_width: int = 256, norm: NormKind = "none", upsample: UpsampleMode = "bilinear",
-                 activation: OutputActivation = "identity") -> None:
+                 activation: OutputActivation = "identity", decoder: DecoderOrder = "conv_upsample") -> None:
         super().__init__()
         if depth < 1 or width < 1 or max_width < 1:
             raise ConfigError(f"unet: depth, width and max_width must be >= 1, got {depth}, {width}, {max_width}")
         if upsample not in ("bilinear", "nearest"):
             raise ConfigError(f"unet.upsample: unknown mode {upsample!r} (known: bilinear, nearest)")
+        if decoder not in ("conv_upsample", "upsample_conv"):
+            raise ConfigError(f"unet.decoder: unknown order {decoder!r} (known: conv_upsample, upsample_conv)")
         make_norm(norm, 8)  # validate early
         self.depth = depth
         ch = [min(width * 2**i, max_width) for i in range(depth + 1)]
@@ -122,10 +132,9 @@ class UNet(nn.Module):
         self.up = nn.ModuleList()
         for i in range(depth, 0, -1):
             cin = ch[i] if i == depth else 2 * ch[i]
-            self.up.append(nn.Sequential(
-                nn.Upsample(scale_factor=2, mode=upsample, **up_kwargs),
-                nn.Conv2d(cin, ch[i - 1], 3, padding=1, bias=bias), make_norm(norm, ch[i - 1]), nn.ReLU(inplace=True),
-            ))
+            conv = [nn.Conv2d(cin, ch[i - 1], 3, padding=1, bias=bias), make_norm(norm, ch[i - 1]), nn.ReLU(inplace=True)]
+            up = nn.Upsample(scale_factor=2, mode=upsample, **up_kwargs)
+            self.up.append(nn.Sequential(*conv, up) if decoder == "conv_upsample" else nn.Sequential(up, *conv))
         self.out = nn.Conv2d(2 * ch[0], out_channels, 3, padding=1)
         self.activation = _activation(activation)
 
