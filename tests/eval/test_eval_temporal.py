@@ -1,13 +1,16 @@
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
 
 from neutex.errors import DataError
 from neutex.eval.metrics import masked_mean
 from neutex.eval.temporal import (
+    closes_loop,
     flag_jumps,
+    frame_subsample,
     jump_index,
     jump_signal,
     light_curvature,
@@ -152,6 +155,7 @@ def test_flag_threshold_uses_local_mad_and_floor():
     gen = torch.Generator().manual_seed(2)
     noisy = m + 0.01 * torch.randn(101, generator=gen)
     _, thr2, e = flag_jumps(noisy, fps=10, threshold_k=5.0, mad_half_window=8)
+    assert torch.equal(e, jump_signal(noisy))
     win = e[30 - 8:30 + 9]  # frame 31's window, centred on entry 30
     mad = (win - win.median()).abs().median().item()
     assert thr2[30].item() == pytest.approx(5.0 * 1.4826 * mad, rel=1e-5)
@@ -169,6 +173,35 @@ def test_noisy_dark_stretch_raises_only_its_own_threshold():
     assert flag_jumps(m, fps=24)[0] == []
     m[200:] += math.log(STEP)
     assert [f["frame"] for f in flag_jumps(m, fps=24)[0]] == [200]
+
+
+def test_periodic_loop_needs_no_extrapolation_at_the_ends():
+    # one turn of the light in 120 frames; the sequence starts and ends where m curves
+    t = torch.arange(120, dtype=torch.float64)
+    m = torch.sin(2 * math.pi * t / 120 + 1.3)
+    assert flag_jumps(m, fps=30, periodic=True)[0] == []
+    e_open = jump_signal(m).abs()
+    e_loop = jump_signal(m, periodic=True).abs()
+    assert e_loop[-1] < 0.5 * e_open[-1] and e_loop[0] < 0.5 * e_open[0]  # no extrapolation error
+    for k in (1, 60, 109):  # a 2 % pop for 10 frames (a loop returns): both edges found exactly
+        popped = m.clone()
+        popped[k:k + 10] += math.log(STEP)
+        assert [f["frame"] for f in flag_jumps(popped, fps=30, periodic=True)[0]] == [k, k + 10], k
+
+
+def test_closes_loop_and_frame_subsample():
+    a = 2 * math.pi * torch.arange(120, dtype=torch.float64) / 120
+    ring = torch.stack([2 * torch.cos(a), 2 * torch.sin(a), torch.full_like(a, 1.2), torch.ones_like(a)], 1).numpy()
+    assert closes_loop(ring) and closes_loop(ring[frame_subsample(120, 48)])  # stride 3: 40 frames
+    assert not closes_loop(ring[frame_subsample(119, 40)[:-1]])
+    assert not closes_loop(ring[:100])  # part of a turn
+    assert not closes_loop(np.concatenate([ring, ring]))  # two turns
+    directional = ring.copy()
+    directional[:, 3] = 0
+    assert closes_loop(directional)
+    assert frame_subsample(120, 48).tolist() == list(range(0, 120, 3))
+    with pytest.raises(DataError, match="max_frames"):
+        frame_subsample(10, 0)
 
 
 def test_one_glint_pixel_is_not_a_jump(sphere_seq):

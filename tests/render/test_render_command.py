@@ -8,7 +8,8 @@ from neutex.cli import entrypoint
 from neutex.data import PreparedData
 from neutex.errors import ConfigError, DataError
 from neutex.render.config import RenderConfig
-from neutex.render.pipeline import render_video, resolve_view, sequence_index
+from neutex.eval.temporal import frame_subsample
+from neutex.render.pipeline import render_video, resolve_view
 from neutex.render.video import read_video
 
 TEMPORAL_KEYS = {"tde", "tde_rel", "jump_index", "jump_index_gt", "peak_ratio", "peak_ratio_gt", "patch_peak_p99",
@@ -66,9 +67,9 @@ def test_sequence_side_by_side_and_json(sphere_run, tmp_path, capsys):
 
 def test_sequence_subsampled(sphere_run, tmp_path):
     res = render_video(RenderConfig(sphere_run, tmp_path / "q.mp4", kind="sequence", frames=5, caption=False))
-    assert res.summary["sequence_frames"] == [0, 3, 6, 8, 11]
-    assert res.fps == pytest.approx(30.0 * 5 / 12)
-    assert read_video(res.video).shape[0] == 5
+    assert res.summary["sequence_frames"] == [0, 3, 6, 9]  # at most 5, at one stride
+    assert res.fps == pytest.approx(30.0 * 4 / 12)
+    assert read_video(res.video).shape[0] == 4
 
 
 def test_orbit_without_mesh_is_one_line(sphere_run, tmp_path, capsys):
@@ -105,7 +106,7 @@ def test_config_checks(tmp_path):
     assert RenderConfig(tmp_path, tmp_path / "x.mp4").resolved_kind == "sweep"
 
 
-def test_resolve_view_and_sequence_index(sphere_data):
+def test_resolve_view_and_frame_subsample(sphere_data):
     data = PreparedData.open(sphere_data)
     held = int(data.held_out_views[0]) if len(data.held_out_views) else 0
     assert resolve_view(data, None) == held
@@ -113,8 +114,9 @@ def test_resolve_view_and_sequence_index(sphere_data):
     assert resolve_view(data, "cam02") == 2 and resolve_view(data, "3") == 3
     with pytest.raises(DataError):
         resolve_view(data, "-1")
-    assert sequence_index(12, None).tolist() == list(range(12))
-    assert sequence_index(12, 3).tolist() == [0, 6, 11]
+    assert frame_subsample(12, None).tolist() == list(range(12))
+    assert frame_subsample(12, 3).tolist() == [0, 4, 8]  # one stride: time stays uniform
+    assert frame_subsample(12, 5).tolist() == [0, 3, 6, 9]
 
 
 # ---------------------------------------------------------------- orbits (need EGL)

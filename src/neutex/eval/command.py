@@ -26,7 +26,7 @@ class EvalCommand:
     max_images: int | None = 200
     """Images per bucket (a fixed sample); None: all."""
     max_frames: int | None = None
-    """Frames per sequence (evenly subsampled); None: all."""
+    """Frames per sequence at most (subsampled at one stride, so time stays uniform); None: all."""
     data: Path | None = None
     """Prepared dataset, if it moved since training."""
     device: Literal["auto", "cpu", "cuda"] = "auto"

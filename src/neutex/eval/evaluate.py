@@ -242,16 +242,14 @@ def evaluate_sequences(lr: LoadedRun, out_dir: Path | None = None, max_frames: i
     without ground truth (jump index, peak ratio, flagged frames).
     """
     from neutex.eval.plots import plot_temporal
-    from neutex.eval.temporal import temporal_metrics
+    from neutex.eval.temporal import closes_loop, frame_subsample, temporal_metrics
     from neutex.render.frames import render_view
     from neutex.render.lights import sweep_sources
 
     data = lr.data
     jobs = []
     for s in data.sequences:
-        idx = np.arange(len(s.sources))
-        if max_frames and len(idx) > max_frames:
-            idx = np.unique(np.linspace(0, len(idx) - 1, max_frames).round().astype(int))
+        idx = frame_subsample(len(s.sources), max_frames)
         jobs.append((s.name, s.view, s.sources[idx], s.frames, idx, s.fps * len(idx) / len(s.sources)))
     if not jobs:
         view = int(data.seen_views[0]) if len(data.seen_views) else 0
@@ -264,7 +262,7 @@ def evaluate_sequences(lr: LoadedRun, out_dir: Path | None = None, max_frames: i
         gt = None
         if frames is not None:
             gt = torch.from_numpy(np.asarray(frames[idx], np.float32)).permute(0, 3, 1, 2) * mask
-        r = temporal_metrics(pred, gt, mask, fps=fps)
+        r = temporal_metrics(pred, gt, mask, fps=fps, periodic=closes_loop(src))
         r["view"] = data.view_ids[view]
         r["held_out_view"] = bool(view in set(data.held_out_views.tolist()))
         r["frames"] = int(len(src))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math  # noqa: F401  (used by the doctests)
 from typing import Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -260,19 +261,22 @@ def _robust_line_pad(d: torch.Tensor, w: int) -> torch.Tensor:
     return a[..., None] + slope[..., None] * (pos - (w + 1) / 2)
 
 
-def jump_signal(m: torch.Tensor, half_window: int = MEDIAN_HALF_WINDOW) -> torch.Tensor:
+def jump_signal(m: torch.Tensor, half_window: int = MEDIAN_HALF_WINDOW, periodic: bool = False) -> torch.Tensor:
     """Δm with its smooth trend removed: ``e_t = Δm_t − median{Δm_s : 0 < |s − t| ≤ w}``.
 
     The median of the 2w neighbours (the frame itself excluded; the mean of the two middle
     values) follows a smooth light sweep — exactly where Δm is locally linear — but not a
     one-frame jump, so a step between frames ``k−1`` and ``k`` gives one spike ``e_k`` of the
     step's height and ≈ 0 elsewhere. Past the ends, Δm is continued by a robust line fitted
-    to the 2w values next to the end (the end value itself left out). Sequences shorter than
-    ``2w + 2`` frames are detrended by their plain median.
+    to the 2w values next to the end (the end value itself left out) or, for a ``periodic``
+    sequence (a light sweep that closes on itself: frame T would be frame 0), by the
+    differences across the wrap, which removes the ends' extrapolation error. Sequences
+    shorter than ``2w + 2`` frames are detrended by their plain median.
 
     Args:
         m: ``(..., T)`` log-luminance.
         half_window: w, neighbours on each side.
+        periodic: the sequence is one loop (``m_T = m_0``).
 
     Returns:
         ``(..., T − 1)``: entry ``i`` belongs to frame ``i + 1``.
@@ -289,8 +293,12 @@ def jump_signal(m: torch.Tensor, half_window: int = MEDIAN_HALF_WINDOW) -> torch
     w = half_window
     if n < 2 * w + 1:
         return d - d.median(-1, keepdim=True).values
-    left = _robust_line_pad(d, w).flip(-1)  # d_{-w} .. d_{-1}
-    right = _robust_line_pad(d.flip(-1), w)  # d_{n} .. d_{n+w-1}
+    if periodic and n >= 2 * w:
+        c = torch.cat([d, m[..., :1] - m[..., -1:]], -1)  # every difference of the loop, wrap last
+        left, right = c[..., -w:], c[..., n:n + 1] if w == 1 else torch.cat([c[..., n:], c[..., :w - 1]], -1)
+    else:
+        left = _robust_line_pad(d, w).flip(-1)  # d_{-w} .. d_{-1}
+        right = _robust_line_pad(d.flip(-1), w)  # d_{n} .. d_{n+w-1}
     padded = torch.cat([left, d, right], -1)
     win = padded.unfold(-1, 2 * w + 1, 1)  # (..., n, 2w+1)
     neigh = torch.cat([win[..., :w], win[..., w + 1:]], -1).sort(-1).values
@@ -298,7 +306,8 @@ def jump_signal(m: torch.Tensor, half_window: int = MEDIAN_HALF_WINDOW) -> torch
     return d - med
 
 
-def patch_jumps(tiles: torch.Tensor, glob: torch.Tensor, half_window: int = MEDIAN_HALF_WINDOW) -> tuple[torch.Tensor, torch.Tensor]:
+def patch_jumps(tiles: torch.Tensor, glob: torch.Tensor, half_window: int = MEDIAN_HALF_WINDOW,
+                periodic: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Largest one-frame jump of each tile, in units of the sequence's mean object luminance.
 
     ``q^p_t = Ȳ^p_t / mean_t Ȳ_t`` (tile luminance relative to the whole sequence's mean object
@@ -322,7 +331,7 @@ def patch_jumps(tiles: torch.Tensor, glob: torch.Tensor, half_window: int = MEDI
         ([0.0, 0.3, 0.0], 9)
     """
     q = tiles.T / glob.clamp_min(0).mean().clamp_min(1e-30)
-    e = jump_signal(q, half_window).abs()
+    e = jump_signal(q, half_window, periodic).abs()
     peak, idx = e.max(-1)
     return peak, idx + 1
 
@@ -369,6 +378,7 @@ def flag_jumps(
     floor: float = JUMP_FLOOR,
     half_window: int = MEDIAN_HALF_WINDOW,
     mad_half_window: int = MAD_HALF_WINDOW,
+    periodic: bool = False,
 ) -> tuple[list[dict], torch.Tensor, torch.Tensor]:
     """Frames where the log-luminance jumps: ``|e_k| > thr_k`` (:func:`local_threshold`).
 
@@ -384,6 +394,7 @@ def flag_jumps(
         floor: absolute floor of the threshold in log units (0.005 ≈ 0.5 % brightness).
         half_window: running-median half width of :func:`jump_signal`.
         mad_half_window: half width of the window of :func:`local_threshold`.
+        periodic: the sequence is one loop (see :func:`jump_signal`).
 
     Returns:
         ``(flagged, threshold, e)``: ``flagged`` = ``[{"frame": k, "time_s": k / fps,
@@ -398,7 +409,7 @@ def flag_jumps(
         ([(12, 0.5)], 0.005)
     """
     check_shape(m, "T", "m")
-    e = jump_signal(m, half_window)
+    e = jump_signal(m, half_window, periodic)
     if e.numel() == 0:
         return [], e.new_full((0,), float(floor)), e
     thr = local_threshold(e, threshold_k, floor, mad_half_window)
@@ -406,6 +417,52 @@ def flag_jumps(
     flagged = [{"frame": i + 1, "time_s": (i + 1) / fps, "value": float(e[i]), "threshold": float(thr[i])}
                for i in idx]
     return flagged, thr, e
+
+
+def frame_subsample(num_frames: int, max_frames: int | None) -> np.ndarray:
+    """Indices of at most ``max_frames`` of a sequence's ``num_frames`` frames at one stride.
+
+    ``stride = ceil(num_frames / max_frames)``, frames ``0, stride, 2·stride, …``. One stride
+    keeps time uniform: picking exactly ``max_frames`` (``linspace``) alternates strides (48 of
+    120 frames: 2, 3, 2, 3, …), which is itself a flicker (the egg's ground-truth sweep: jump
+    index 0.16 instead of 0.03).
+
+    Examples:
+        >>> frame_subsample(10, None).tolist(), frame_subsample(10, 4).tolist(), frame_subsample(120, 48)[:4].tolist()
+        ([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [0, 3, 6, 9], [0, 3, 6, 9])
+    """
+    if max_frames is None or max_frames >= num_frames:
+        return np.arange(num_frames)
+    if max_frames < 1:
+        raise DataError(f"max_frames: must be >= 1, got {max_frames}")
+    return np.arange(0, num_frames, -(-num_frames // max_frames))
+
+
+def closes_loop(sources, rel_tol: float = 0.25) -> bool:
+    """Whether lights ``(T, 4)`` (homogeneous sources) go once round a loop at an even step,
+    so that frame T would be frame 0: the step from the last light back to the first is within
+    ``rel_tol`` of the median step, and the steps add up to one turn (angles about the centroid
+    of the light positions, or of the unit directions for directional lights).
+
+    Examples:
+        >>> a = 2 * math.pi * np.arange(12) / 12
+        >>> ring = np.stack([np.cos(a), np.sin(a), np.full(12, 0.5), np.ones(12)], 1)
+        >>> closes_loop(ring), closes_loop(ring[:9]), closes_loop(ring[::5])
+        (True, False, False)
+    """
+    src = np.asarray(sources, np.float64).reshape(-1, 4)
+    if len(src) < 3:
+        return False
+    p = src[:, :3].copy()
+    directional = src[:, 3] <= 0.5
+    p[directional] /= np.maximum(np.linalg.norm(p[directional], axis=1, keepdims=True), 1e-12)
+    p -= p.mean(0)  # the loop's centre: angles are azimuths about it
+    p /= np.maximum(np.linalg.norm(p, axis=1, keepdims=True), 1e-12)
+    nxt = np.roll(p, -1, axis=0)
+    steps = np.arccos(np.clip((p * nxt).sum(1), -1.0, 1.0))  # last entry: the wrap
+    med = float(np.median(steps[:-1]))
+    return bool(med > 0 and abs(steps[-1] - med) <= rel_tol * med
+                and abs(steps.sum() - 2 * math.pi) <= rel_tol * med * len(steps) ** 0.5)
 
 
 def temporal_difference_error(
@@ -467,6 +524,7 @@ def temporal_metrics(
     threshold_k: float = THRESHOLD_K,
     patch: int = 8,
     floor: float = JUMP_FLOOR,
+    periodic: bool = False,
 ) -> dict:
     """Temporal stability of one video (a light sweep at a fixed view), for ``eval.json``.
 
@@ -478,6 +536,9 @@ def temporal_metrics(
         threshold_k: robust threshold multiplier of :func:`flag_jumps`.
         patch: tile size of the local measure.
         floor: absolute threshold floor of :func:`flag_jumps` (log units).
+        periodic: the video is one loop of the light (frame T would be frame 0; see
+            :func:`closes_loop`): the jump signal continues across the wrap instead of
+            extrapolating at the ends.
 
     Returns:
         ``{"tde", "tde_rel", "jump_index", "jump_index_gt", "peak_ratio", "peak_ratio_gt",
@@ -524,11 +585,11 @@ def temporal_metrics(
         if not bool(torch.isfinite(glob).all()):
             raise DataError(f"{name}: non-finite values on object pixels")
         m = log_luminance(glob)
-        flagged, thr, e = flag_jumps(m, fps, threshold_k, floor)
+        flagged, thr, e = flag_jumps(m, fps, threshold_k, floor, periodic=periodic)
         res = {"m": m, "e": e, "thr": thr, "flagged": flagged, "p99": None, "pmax": None, "pat": None,
                "J": float(jump_index(m)), "peak": float(peak_ratio(m))}
         if tiles.shape[1] > 0:
-            peak, frame = patch_jumps(tiles, glob)
+            peak, frame = patch_jumps(tiles, glob, periodic=periodic)
             res["p99"] = float(torch.quantile(peak.double(), PATCH_QUANTILE))
             i = int(peak.argmax())
             x0, y0 = (int(v) for v in scan["tile_xy"][i])

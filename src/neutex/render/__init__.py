@@ -34,7 +34,6 @@ _LAZY = {
     "RenderResult": "neutex.render.pipeline",
     "render_video": "neutex.render.pipeline",
     "resolve_view": "neutex.render.pipeline",
-    "sequence_index": "neutex.render.pipeline",
 }
 
 __all__, __getattr__ = lazy_exports(__name__, _LAZY)

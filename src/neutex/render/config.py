@@ -43,7 +43,7 @@ class RenderConfig:
     sequence: the dataset's first sequence."""
     frames: int | None = None
     """Frames of the video. Default: 360 (sweep, orbit, both); every frame of the sequence
-    (sequence; fewer frames are picked evenly)."""
+    (sequence; fewer: at most that many, at one stride, so time stays uniform)."""
     fps: float | None = None
     """Frames per second. Default: 24 (the origin's videos); a sequence's own rate, scaled
     when --frames subsamples it."""

@@ -260,7 +260,7 @@ def _time_text(fps: float, n: int) -> Callable[[int], str]:
 
 
 def _sweep(cfg: RenderConfig, data, renderer, white: float) -> tuple[int, float, dict]:
-    from neutex.eval.temporal import temporal_metrics
+    from neutex.eval.temporal import closes_loop, temporal_metrics
     from neutex.render.video import write_video
 
     view = resolve_view(data, cfg.view, "held_out")
@@ -276,7 +276,7 @@ def _sweep(cfg: RenderConfig, data, renderer, white: float) -> tuple[int, float,
                 cfg.out, fps)
     pred = torch.cat(keep)
     mask = torch.from_numpy(np.array(data.mask[view], bool))
-    tm = temporal_metrics(pred, None, mask, fps=fps) if n >= 3 and bool(mask.any()) else None
+    tm = temporal_metrics(pred, None, mask, fps=fps, periodic=closes_loop(src)) if n >= 3 and bool(mask.any()) else None
     return n, fps, {"view": data.view_ids[view], "view_index": view,
                     "held_out_view": bool(view in set(data.held_out_views.tolist())),
                     "light": light, "sources": src.tolist(),
@@ -348,19 +348,6 @@ def _orbit(cfg: RenderConfig, data, renderer, white: float, kind: str) -> tuple[
 # ---------------------------------------------------------------- ground-truth sequences
 
 
-def sequence_index(num_frames: int, frames: int | None) -> np.ndarray:
-    """Frame indices of a sequence of ``num_frames`` rendered with ``--frames frames``: all of
-    them, or ``frames`` picked evenly (first and last included).
-
-    Examples:
-        >>> sequence_index(10, None).tolist(), sequence_index(10, 4).tolist()
-        ([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [0, 3, 6, 9])
-    """
-    if frames is None or frames >= num_frames:
-        return np.arange(num_frames)
-    return np.unique(np.linspace(0, num_frames - 1, frames).round().astype(int))
-
-
 def frame_errors(pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor, white: float) -> dict[str, list[float]]:
     """Per-frame masked ``mae`` and ``psnr`` (dB at the white level ``white``, as
     :func:`neutex.eval.metrics.image_metrics` defines it) of ``(T, 3, H, W)`` linear frames."""
@@ -389,14 +376,14 @@ def error_scale(pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor, q: flo
 
 
 def _sequence(cfg: RenderConfig, data, renderer, white: float) -> tuple[int, float, dict]:
-    from neutex.eval.temporal import temporal_metrics
+    from neutex.eval.temporal import closes_loop, frame_subsample, temporal_metrics
     from neutex.render.video import caption, error_heatmap, hstack, to_uint8, write_video
 
     if not data.sequences:
         raise DataError(f"{data.root}: no ground-truth sequences to render",
                         hint="render a light sweep (--kind sweep) instead")
     seq = data.sequence(cfg.sequence) if cfg.sequence else data.sequences[0]
-    idx = sequence_index(len(seq.sources), cfg.frames)
+    idx = frame_subsample(len(seq.sources), cfg.frames)
     n = len(idx)
     if n < 3:
         raise DataError(f"sequence {seq.name!r}: {n} frames; temporal metrics need at least 3")
@@ -406,7 +393,7 @@ def _sequence(cfg: RenderConfig, data, renderer, white: float) -> tuple[int, flo
     mask = torch.from_numpy(mask_np)
     pred = torch.cat([p.cpu() for p in renderer.sweep(data, view, seq.sources[idx])])
     gt = torch.from_numpy(np.asarray(seq.frames[idx], np.float32)).permute(0, 3, 1, 2) * mask
-    tm = temporal_metrics(pred, gt, mask, fps=fps)
+    tm = temporal_metrics(pred, gt, mask, fps=fps, periodic=closes_loop(seq.sources[idx]))
     err = frame_errors(pred, gt, mask, white)
     vmax = error_scale(pred, gt, mask)
     flagged = {int(f["frame"]) for f in tm["flagged_frames"]}

@@ -69,8 +69,10 @@ class ScheduleConfig:
     """Render the fixed probe frame every N iterations (training-progress video)."""
     val_images: int = 12
     """Validation images per bucket per epoch (a fixed sample, so epochs compare)."""
-    sweep_frames: int = 48
-    """Frames of the per-epoch light-sweep video (a ground-truth sequence is subsampled to this)."""
+    sweep_frames: int = 120
+    """Frames of the per-epoch light-sweep video at most (a longer ground-truth sequence is
+    subsampled at one stride). Keep it at a few degrees of light motion per frame or more
+    frames: a coarse sweep is jumpy by itself (docs/metrics.md)."""
     stop_after: int | None = None
     """Stop (with a checkpoint, as if interrupted) after this many iterations in all; for tests."""
 

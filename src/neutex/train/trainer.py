@@ -148,6 +148,7 @@ class Trainer:
     def _sweep_spec(self) -> dict[str, Any]:
         """The per-epoch sweep: the first ground-truth sequence at a seen view, else any
         sequence, else a synthetic circle at the first seen view (no ground truth)."""
+        from neutex.eval.temporal import closes_loop, frame_subsample
         from neutex.render.lights import sweep_sources
 
         n = self.cfg.schedule.sweep_frames
@@ -156,12 +157,13 @@ class Trainer:
         seqs.sort(key=lambda s: s.view not in seen_views)
         if seqs:
             s = seqs[0]
-            idx = np.unique(np.linspace(0, len(s.sources) - 1, min(n, len(s.sources))).round().astype(int))
+            idx = frame_subsample(len(s.sources), n)
             return {"name": s.name, "view": s.view, "sources": s.sources[idx], "gt_index": idx, "sequence": s,
-                    "fps": s.fps * len(idx) / len(s.sources)}
+                    "fps": s.fps * len(idx) / len(s.sources), "periodic": closes_loop(s.sources[idx])}
         view = min(seen_views) if seen_views else 0
         src = sweep_sources(self.data, n)
-        return {"name": "circle", "view": view, "sources": src, "gt_index": None, "sequence": None, "fps": 24.0}
+        return {"name": "circle", "view": view, "sources": src, "gt_index": None, "sequence": None, "fps": 24.0,
+                "periodic": closes_loop(src)}
 
     def _write_config(self) -> None:
         extra = {
@@ -340,7 +342,7 @@ class Trainer:
         if sw["sequence"] is not None:
             gt = torch.from_numpy(np.asarray(sw["sequence"].frames[sw["gt_index"]], np.float32)).permute(0, 3, 1, 2)
             gt = gt * mask
-        tm = temporal_metrics(pred, gt, mask, fps=sw["fps"])
+        tm = temporal_metrics(pred, gt, mask, fps=sw["fps"], periodic=sw["periodic"])
         p8 = to_uint8(pred, self.white)
         frames = p8 if gt is None else np.stack([hstack([g, p]) for g, p in zip(to_uint8(gt, self.white), p8)])
         return frames, tm
