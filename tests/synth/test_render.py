@@ -144,6 +144,24 @@ def test_sweeps(capture):
         assert img.shape == (RES, RES, 3)
 
 
+@pytest.mark.parametrize("sweep_spp,expected", [(0, 8), (3, 3)])
+def test_sweeps_render_with_their_own_sample_count(tmp_path, monkeypatch, sweep_spp, expected):
+    from neutex.synth import render as render_mod
+
+    seen = []
+    real = render_mod._BeautyRenderer.render
+
+    def spy(self, camera_id, position, intensity, seed, spp=0):
+        seen.append(spp)
+        return real(self, camera_id, position, intensity, seed, spp)
+
+    monkeypatch.setattr(render_mod._BeautyRenderer, "render", spy)
+    cfg = preset_config("demo", views=1, lights_per_face=1, res=8, spp=2, sweep_frames=3, sweep_cameras=1,
+                        sweep_spp=sweep_spp, texture_res=32)
+    synthesize(cfg, tmp_path / "cap", progress=False)
+    assert seen == [0] * 6 + [expected] * 3  # stage images at the scene's spp, sweeps at their own
+
+
 def test_scalar_variant_same_geometry(capture):
     prev = current_variant()
     try:

@@ -126,6 +126,8 @@ def test_preset_overrides_and_errors():
         SynthConfig(sweep_frames=2)
     with pytest.raises(ConfigError, match="synth.stage_half_size"):
         SynthConfig(stage_half_size=0.5)
+    with pytest.raises(ConfigError, match="synth.sweep_spp"):
+        SynthConfig(sweep_spp=-1)
 
 
 def test_command_flags_override_preset(tmp_path):

@@ -39,6 +39,8 @@ class SynthCommand:
     """Samples per pixel of the beauty images."""
     sweep_frames: OptInt = None
     """Frames of each ground-truth light sweep (one turn of the light about +z); 0 = none."""
+    sweep_spp: OptInt = None
+    """Samples per pixel of the sweep frames (0: 4 x spp, a cleaner reference for the temporal metrics)."""
     sweep_cameras: OptInt = None
     """How many cameras get a sweep (held-out and seen views of the default split, alternately)."""
     sweep_elevation_deg: OptFloat = None
@@ -55,7 +57,8 @@ class SynthCommand:
     def config(self):
         """The preset with this command's flags applied (a :class:`SynthConfig`)."""
         return preset_config(self.preset, views=self.views, lights_per_face=self.lights_per_face, res=self.res,
-                             spp=self.spp, sweep_frames=self.sweep_frames, sweep_cameras=self.sweep_cameras,
+                             spp=self.spp, sweep_frames=self.sweep_frames, sweep_spp=self.sweep_spp,
+                             sweep_cameras=self.sweep_cameras,
                              sweep_elevation_deg=self.sweep_elevation_deg, max_depth=self.max_depth,
                              seed=self.seed, variant=self.variant, out=self.out)
 

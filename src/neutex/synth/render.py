@@ -45,8 +45,9 @@ class _BeautyRenderer:
         self.sensors = {s.id(): s for s in self.scene.sensors()}
         self._intensity: tuple[float, ...] | None = None
 
-    def render(self, camera_id: str, position, intensity, seed: int) -> np.ndarray:
-        """``(H, W, 3)`` float32 linear radiance for one camera and one point light."""
+    def render(self, camera_id: str, position, intensity, seed: int, spp: int = 0) -> np.ndarray:
+        """``(H, W, 3)`` float32 linear radiance for one camera and one point light (``spp`` 0:
+        the scene's own sample count)."""
         mi = self.mi
         self.params["light.position"] = mi.Point3f(*(float(x) for x in position))
         inten = tuple(float(x) for x in intensity)
@@ -54,7 +55,7 @@ class _BeautyRenderer:
             self.params["light.intensity.value"] = mi.Color3f(*inten)
             self._intensity = inten
         self.params.update()
-        img = mi.render(self.scene, sensor=self.sensors[sensor_key(camera_id)], seed=int(seed) % 2**32)
+        img = mi.render(self.scene, sensor=self.sensors[sensor_key(camera_id)], seed=int(seed) % 2**32, spp=int(spp))
         return np.array(img, dtype=np.float32)[..., :3]
 
 
@@ -245,7 +246,8 @@ def synthesize(cfg: SynthConfig, out: str | Path | None = None, *, progress: boo
             for t, light in enumerate(sweep_lights):
                 rel = f"sweeps/{cam_id}/{light.id}.exr"
                 img = beauty.render(cam_id, light.position, light.intensity,
-                                    seed_base + cfg.views * len(lights) + si * len(sweep_lights) + t)
+                                    seed_base + cfg.views * len(lights) + si * len(sweep_lights) + t,
+                                    spp=cfg.sweep_spp or 4 * cfg.spp)
                 emit(out / rel, img)
                 rels.append(rel)
             sequences.append(Sequence(f"sweep_{cam_id}", cam_id, [l.id for l in sweep_lights], rels, cfg.sweep_fps))
