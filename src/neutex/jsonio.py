@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from neutex.errors import NeutexError
 
 
@@ -29,11 +31,44 @@ def read_json_object(path: str | Path, error: type[NeutexError] = NeutexError, h
     return d
 
 
+def json_default(o: Any) -> Any:
+    """``json.dumps(default=...)`` for what neutex writes besides plain Python: numpy arrays and
+    scalars, paths."""
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"cannot write {type(o).__name__}")
+
+
 def write_json_atomic(path: str | Path, obj: Any, indent: int | None = 1) -> Path:
-    """Write ``obj`` as JSON to ``path`` atomically; a crash leaves the old file or none."""
+    """Write ``obj`` as JSON to ``path`` atomically; a crash leaves the old file or none.
+    Numpy arrays and scalars and paths are written as lists, numbers and strings.
+
+    Raises:
+        TypeError: a value JSON cannot hold; the message starts with the file name.
+
+    Examples:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp())
+        >>> p = write_json_atomic(d / "a.json", {"x": np.float32(0.5), "v": np.arange(2), "p": Path("f")})
+        >>> p.read_text().replace("\\n", "").replace(" ", "")
+        '{"x":0.5,"v":[0,1],"p":"f"}'
+        >>> write_json_atomic(d / "b.json", {"s": {1}})
+        Traceback (most recent call last):
+        TypeError: b.json: cannot write set
+        >>> sorted(f.name for f in d.iterdir())
+        ['a.json']
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        text = json.dumps(obj, indent=indent, default=json_default)
+    except TypeError as exc:
+        raise TypeError(f"{path.name}: {exc}") from None
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=indent))
+    tmp.write_text(text)
     tmp.replace(path)
     return path

@@ -21,6 +21,7 @@ from typing import Any, Literal
 import numpy as np
 
 from neutex.errors import CaptureError
+from neutex.jsonio import write_json_atomic
 
 FORMAT = "neutex-capture/1"
 
@@ -597,25 +598,10 @@ def validate_files(cap: Capture, check_pixels: bool = True, progress=None) -> No
             raise _err(where, f"{rel} is {w}x{h}, camera {cid} is {cam.width}x{cam.height}")
 
 
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"capture.json: cannot write {type(o).__name__}")
-
-
 def save_capture(cap: Capture, path: str | Path | None = None) -> Path:
     """Write ``capture.json`` atomically (default: ``cap.root / 'capture.json'``); cameras are
     written in the OpenCV convention."""
-    path = Path(path) if path else cap.root / "capture.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(cap.to_json(), indent=1, default=_json_default))
-    tmp.replace(path)
-    return path
+    return write_json_atomic(Path(path) if path else cap.root / "capture.json", cap.to_json())
 
 
 def look_at(eye, target, up) -> np.ndarray:

@@ -9,7 +9,6 @@ context.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -21,6 +20,7 @@ import numpy as np
 import torch
 
 from neutex.errors import DataError, DependencyError
+from neutex.jsonio import write_json_atomic
 from neutex.render.config import DEFAULT_FPS, DEFAULT_FRAMES, RenderConfig
 
 
@@ -198,10 +198,7 @@ def _render(cfg: RenderConfig, kind: str, loaded, log: Callable[[str], Any]) -> 
     seconds = time.perf_counter() - t1
     summary = {**head, **summary, "frames": n, "fps": fps, "width": lr.data.width, "height": lr.data.height,
                "video": str(cfg.out), "render_seconds": seconds}
-    js = cfg.out.with_suffix(".json")
-    tmp = js.with_name(f".{js.name}.tmp")
-    tmp.write_text(json.dumps(summary, indent=1, default=_json_default))
-    tmp.replace(js)
+    js = write_json_atomic(cfg.out.with_suffix(".json"), summary)
     return RenderResult(kind, cfg.out, js, n, fps, lr.data.width, lr.data.height, seconds, load_s, summary)
 
 
@@ -227,16 +224,6 @@ def _keep_freed_memory() -> None:
         libc.mallopt(m_trim_threshold, 1 << 30)
     except (OSError, AttributeError):
         pass
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
 def _frames_u8(batches: Iterator[torch.Tensor], white: float, exposure: float, keep: list | None = None,
