@@ -12,7 +12,7 @@ step that makes frames ``k, k+1, ...`` brighter is flagged at ``k``, and tDE's w
 
 from __future__ import annotations
 
-import math  # noqa: F401  (used by the doctests)
+import math
 from typing import Callable
 
 import numpy as np
@@ -293,9 +293,9 @@ def jump_signal(m: torch.Tensor, half_window: int = MEDIAN_HALF_WINDOW, periodic
     w = half_window
     if n < 2 * w + 1:
         return d - d.median(-1, keepdim=True).values
-    if periodic and n >= 2 * w:
+    if periodic:
         c = torch.cat([d, m[..., :1] - m[..., -1:]], -1)  # every difference of the loop, wrap last
-        left, right = c[..., -w:], c[..., n:n + 1] if w == 1 else torch.cat([c[..., n:], c[..., :w - 1]], -1)
+        left, right = c[..., -w:], torch.cat([c[..., n:], c[..., :w - 1]], -1)
     else:
         left = _robust_line_pad(d, w).flip(-1)  # d_{-w} .. d_{-1}
         right = _robust_line_pad(d.flip(-1), w)  # d_{n} .. d_{n+w-1}
