@@ -23,6 +23,15 @@ def _one_line(exc: pytest.ExceptionInfo) -> str:
     return msg
 
 
+def _load_error(tmp_path, body) -> str:
+    """Load a suite file named bad.yaml holding ``body``; the one-line ConfigError it raises."""
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"name": "bad", **body}))
+    with pytest.raises(ConfigError) as exc:
+        load_suite(path)
+    return _one_line(exc)
+
+
 @pytest.mark.parametrize("name", list(suites))
 def test_builtin_suites_resolve_at_every_scale(name, tmp_path):
     suite = suites[name]
@@ -84,11 +93,7 @@ def test_variant_split_shares_or_splits(suite_file):
     ({"variants": {"a": {}}, "scene_overrides": {"lights": 2}}, "lights"),
 ])
 def test_unknown_key_is_one_line_naming_it(tmp_path, body, key):
-    path = tmp_path / "bad.yaml"
-    path.write_text(yaml.safe_dump({"name": "bad", **body}))
-    with pytest.raises(ConfigError) as exc:
-        load_suite(path)
-    msg = _one_line(exc)
+    msg = _load_error(tmp_path, body)
     assert key in msg and "bad.yaml" in msg
 
 
@@ -101,11 +106,7 @@ def test_unknown_key_is_one_line_naming_it(tmp_path, body, key):
     ({"variants": {"a": {}}, "split": {"light_fraction": 1.5}}, "light_fraction"),
 ])
 def test_invalid_values_are_one_line(tmp_path, body, text):
-    path = tmp_path / "bad.yaml"
-    path.write_text(yaml.safe_dump({"name": "bad", **body}))
-    with pytest.raises(ConfigError) as exc:
-        load_suite(path)
-    assert text in _one_line(exc)
+    assert text in _load_error(tmp_path, body)
 
 
 def test_invalid_yaml_and_unknown_suite(tmp_path):
