@@ -1,11 +1,23 @@
 """G-buffer rasterization (uv, normal, position, mask, depth per view): moderngl on headless
-EGL, and a pure-numpy reference for tests."""
+EGL, and a pure-numpy reference for tests. Shadow maps (:mod:`neutex.gbuffer.shadow`, which
+imports torch) are imported on first use."""
 
 from neutex.gbuffer.projection import gl_projection, project_points
 from neutex.gbuffer.raster import GBUFFER_KEYS, Rasterizer, bench_gbuffer, create_context, rasterize_gbuffers
 from neutex.gbuffer.reference import rasterize_reference
+from neutex.lazy import lazy_exports
+
+_LAZY = {
+    "ShadowCaster": "neutex.gbuffer.shadow",
+    "ShadowMap": "neutex.gbuffer.shadow",
+    "bench_shadow": "neutex.gbuffer.shadow",
+    "light_frustum": "neutex.gbuffer.shadow",
+    "pcf_visibility": "neutex.gbuffer.shadow",
+}
+
+_lazy_all, __getattr__ = lazy_exports(__name__, _LAZY)
 
 __all__ = [
     "GBUFFER_KEYS", "Rasterizer", "bench_gbuffer", "create_context", "gl_projection", "project_points",
-    "rasterize_gbuffers", "rasterize_reference",
+    "rasterize_gbuffers", "rasterize_reference", *_lazy_all,
 ]
