@@ -69,7 +69,11 @@ def test_light_dir_points_at_the_light(tmp_path):
 
     data = PreparedData.open(write_synthetic_prepared(tmp_path / "p", views=2, lights=3, res=16))
     src = torch.from_numpy(np.asarray(data.light_sources, np.float32))
+    from neutex.model.inputs import PixelGeometry
+
     b = geometry_batch(data.tensors("cpu"), torch.tensor([0, 1, 1]), src)
+    g = PixelGeometry(b)
+    b = {**b, "light_dir": g.light_dir, "light_dist": g.light_dist}
     m = b["mask"][:, 0] > 0
     norm = b["light_dir"].norm(dim=1)
     assert torch.allclose(norm[m], torch.ones_like(norm[m]), atol=1e-5)

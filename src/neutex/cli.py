@@ -29,6 +29,32 @@ def _load_commands() -> list[tuple[str, Any]]:
     return [(name, getattr(importlib.import_module(mod), cls)) for name, mod, cls in COMMANDS]
 
 
+def _model_preset(argv: list[str]) -> str | None:
+    """The value of ``--model.preset`` on a ``train`` command line (``NAME`` or ``=NAME``)."""
+    if not argv or argv[0] != "train":
+        return None
+    for i, a in enumerate(argv):
+        if a == "--model.preset" and i + 1 < len(argv):
+            return argv[i + 1]
+        if a.startswith("--model.preset="):
+            return a.split("=", 1)[1]
+    return None
+
+
+def _subcommand(name: str, cls: Any, argv: list[str]) -> Any:
+    """``cls`` as a tyro subcommand; for ``train --model.preset NAME`` the preset's model config
+    is the default every other ``--model.*`` flag overrides (nerfstudio's method configs)."""
+    import tyro
+
+    preset = _model_preset(argv) if name == "train" else None
+    if preset is not None:
+        from neutex.model.config import model_configs
+
+        if preset in model_configs:
+            return Annotated[cls, tyro.conf.subcommand(name=name, default=cls(model=model_configs[preset]))]
+    return Annotated[cls, tyro.conf.subcommand(name=name)]
+
+
 def entrypoint(argv: list[str] | None = None) -> int:
     """Parse the command line, run the subcommand, and map user errors to exit code 2."""
     import tyro
@@ -36,7 +62,8 @@ def entrypoint(argv: list[str] | None = None) -> int:
     from neutex.errors import NeutexError
 
     cmds = _load_commands()
-    union = Union[tuple(Annotated[cls, tyro.conf.subcommand(name=name)] for name, cls in cmds)]  # type: ignore[misc]
+    args = list(sys.argv[1:] if argv is None else argv)
+    union = Union[tuple(_subcommand(name, cls, args) for name, cls in cmds)]  # type: ignore[misc]
     try:
         # inside the try: a config's __post_init__ raises ConfigError while tyro builds it
         cmd = tyro.cli(union, args=argv, prog="neutex", description="neutex: neural-texture relighting "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -43,9 +44,31 @@ def json_default(o: Any) -> Any:
     raise TypeError(f"cannot write {type(o).__name__}")
 
 
+def finite_json(x: Any) -> Any:
+    """Strict JSON values: non-finite floats (NaN, ±inf) become ``None`` (null), numpy arrays
+    and scalars plain lists and numbers, recursively.
+
+    Examples:
+        >>> finite_json({"a": float("nan"), "b": [1.0, float("inf")], "c": np.float32(2)})
+        {'a': None, 'b': [1.0, None], 'c': 2.0}
+    """
+    if isinstance(x, np.ndarray):
+        x = x.tolist()
+    elif isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: finite_json(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [finite_json(v) for v in x]
+    return x
+
+
 def write_json_atomic(path: str | Path, obj: Any, indent: int | None = 1) -> Path:
-    """Write ``obj`` as JSON to ``path`` atomically; a crash leaves the old file or none.
-    Numpy arrays and scalars and paths are written as lists, numbers and strings.
+    """Write ``obj`` as strict JSON to ``path`` atomically; a crash leaves the old file or none.
+    Numpy arrays and scalars and paths are written as lists, numbers and strings; NaN and
+    infinities as null (:func:`finite_json`).
 
     Raises:
         TypeError: a value JSON cannot hold; the message starts with the file name.
@@ -65,7 +88,7 @@ def write_json_atomic(path: str | Path, obj: Any, indent: int | None = 1) -> Pat
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        text = json.dumps(obj, indent=indent, default=json_default)
+        text = json.dumps(finite_json(obj), indent=indent, default=json_default, allow_nan=False)
     except TypeError as exc:
         raise TypeError(f"{path.name}: {exc}") from None
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")

@@ -4,6 +4,7 @@ import torch
 
 from neutex.data import GBufferTensors, PairLoader, PreparedData, bench_loader, geometry_batch, write_synthetic_prepared
 from neutex.errors import DataError
+from neutex.model.inputs import PixelGeometry
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +26,8 @@ def pinhole(tmp_path_factory, egl, capture_maker):
 
 def _check_directions(data, views, sources):
     b = geometry_batch(data, torch.as_tensor(views), torch.as_tensor(sources, dtype=torch.float32))
+    g = PixelGeometry(b)  # the light direction is the renderer inputs' business now
+    b = {**b, "light_dir": g.light_dir, "light_dist": g.light_dist}
     m = b["mask"][:, 0] > 0
     assert m.sum() > 50
     ld = b["light_dir"].permute(0, 2, 3, 1)[m]
@@ -92,8 +95,8 @@ def test_geometry_batch_shapes(synth):
     assert isinstance(t, GBufferTensors) and synth.tensors() is t  # cached
     assert t.normal.is_contiguous() and t.normal.shape == (4, 3, 24, 24)
     b = geometry_batch(t, torch.tensor([0, 3, 3]), torch.from_numpy(synth.light_sources[[1, 2, 3]]))
-    shapes = {"grid": (3, 24, 24, 2), "normal": (3, 3, 24, 24), "position": (3, 3, 24, 24), "light_dir": (3, 3, 24, 24),
-              "light_dist": (3, 1, 24, 24), "view_dir": (3, 3, 24, 24), "mask": (3, 1, 24, 24)}
+    shapes = {"grid": (3, 24, 24, 2), "normal": (3, 3, 24, 24), "position": (3, 3, 24, 24),
+              "view_dir": (3, 3, 24, 24), "mask": (3, 1, 24, 24), "light_source": (3, 4), "light_intensity": (3, 3)}
     for k, s in shapes.items():
         assert b[k].shape == s and b[k].dtype == torch.float32, k
         assert b[k].is_contiguous(), k

@@ -57,8 +57,17 @@ def test_builtin_suites_match_the_issue():
     r = {x.name: x.config.remedies for x in resolve_variants(suites["remedies"], "D", "small")}
     assert r["baseline"].ema == 0 and r["ema"].ema > 0 and r["smooth"].light_smoothness > 0
     assert r["ema_smooth"].ema > 0 and r["ema_smooth"].light_smoothness > 0
-    d = resolve_variants(suites["demo"], "D", "small")
-    assert [x.config.model.conditioning for x in d] == ["multiply", "concat"]
+    d = {x.name: x.config.model for x in resolve_variants(suites["demo"], "D", "small")}
+    assert list(d) == ["neutex", "exp1", "exp2"]
+    assert d["exp1"].inputs == d["exp2"].inputs == ("normal", "light_dir", "view_dir")
+    assert d["exp1"].conditioning == "multiply" and d["exp2"].conditioning == "concat"
+    assert d["neutex"].uses_residual and d["neutex"].shadows and d["neutex"].uses_photo_init
+    # the scale overrides the preset's model defaults (the origin's 512² texture -> resolved from the data)
+    assert d["exp1"].texture_res is None and d["exp1"].unet_depth == 4
+    c = {x.name: x.config.model for x in resolve_variants(suites["cues"], "D", "small")}
+    assert list(c) == ["exp1", "exp2", "diffuse", "specular", "shadows", "photo_init", "residual"]
+    assert not c["specular"].shadows and c["shadows"].shadows and not c["shadows"].uses_photo_init
+    assert c["photo_init"].uses_photo_init and not c["photo_init"].uses_residual and c["residual"].uses_residual
 
 
 def test_override_order_scale_base_variant(suite_file):

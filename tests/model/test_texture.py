@@ -4,7 +4,7 @@ import torch.nn.functional as F
 
 from neutex.errors import ConfigError, DataError
 from neutex.geometry import uv_to_grid
-from neutex.model import ModelConfig, NeuralTexture, sample_texture
+from neutex.model import ModelConfig, NeuralTexture, model_configs, sample_texture
 
 
 def test_shapes_single_and_pyramid():
@@ -70,12 +70,13 @@ def test_init_mean_per_channel_and_multiplied_channels_start_at_one():
     assert tex.levels[1].mean((1, 2)).tolist() == pytest.approx([1.0, 0.0, -2.0], abs=0.03)
     with pytest.raises(ConfigError, match="init_mean has 2 values for 3 channels"):
         NeuralTexture(3, 8, init_mean=[0.0, 1.0])
-    means = ModelConfig(texture_res=32).setup("log").texture.levels[0].mean((1, 2))
+    exp1 = model_configs["exp1"].replace(texture_res=32)
+    means = exp1.setup("log").texture.levels[0].mean((1, 2))
     assert means[:9].tolist() == pytest.approx([1.0] * 9, abs=0.03)  # normal, light, view channels
     assert means[9:].abs().max() < 0.03
-    concat = ModelConfig(texture_res=32, conditioning="concat").setup("log").texture.levels[0].mean((1, 2))
+    concat = exp1.replace(conditioning="concat").setup("log").texture.levels[0].mean((1, 2))
     assert concat.abs().max() < 0.03
-    zero = ModelConfig(texture_res=32, multiplied_init_mean=0.0).setup("log").texture.levels[0].mean((1, 2))
+    zero = exp1.replace(multiplied_init_mean=0.0).setup("log").texture.levels[0].mean((1, 2))
     assert zero.abs().max() < 0.03
 
 

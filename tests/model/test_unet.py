@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from neutex.errors import ConfigError, DataError
-from neutex.model import ModelConfig, UNet, count_flops, output_activation_for
+from neutex.model import ModelConfig, UNet, count_flops, model_configs, output_activation_for
 
 
 @pytest.mark.parametrize("depth,H,W", [(1, 8, 6), (3, 32, 16), (4, 48, 64)])
@@ -12,10 +12,16 @@ def test_shapes(depth, H, W):
     assert net(torch.randn(2, 16, H, W)).shape == (2, 3, H, W)
 
 
-def test_not_divisible_raises_clearly():
-    net = UNet(16, depth=3, width=4)
-    with pytest.raises(DataError, match=r"divisible by 2\*\*depth = 8 \(model.unet_depth=3\).*\(1, 16, 36, 32\)"):
-        net(torch.randn(1, 16, 36, 32))
+def test_any_size_is_padded_and_cropped_back():
+    net = UNet(16, depth=3, width=8)
+    x = torch.randn(1, 16, 36, 30)
+    y = net(x)
+    assert y.shape == (1, 3, 36, 30)
+    # the crop is of the padded result: the same as padding by hand
+    xp = torch.nn.functional.pad(x, (0, 2, 0, 4))
+    torch.testing.assert_close(y, net(xp)[..., :36, :30])
+    with pytest.raises(DataError, match=r"unet input: expected \(B, C, H, W\)"):
+        net(torch.randn(16, 36, 30))
 
 
 def test_no_transposed_convolutions():
@@ -39,10 +45,11 @@ def test_decoder_orders_run_and_share_parameters(decoder):
 
 
 def test_conv_before_upsample_costs_less_than_half_at_256():
-    """The default renderer (multiply: 16 inputs, depth 5, width 32): 9.0 vs 21.9 GFLOP per 256² frame."""
+    """The origin's exp1 renderer (multiply: 16 inputs, depth 5, width 32): 9.0 vs 21.9 GFLOP per 256² frame."""
     x = torch.zeros(1, 16, 256, 256, device="meta")
-    fast = count_flops(ModelConfig(texture_res=16).setup("log").renderer.to("meta"), x) / 1e9
-    slow = count_flops(ModelConfig(texture_res=16, decoder="upsample_conv").setup("log").renderer.to("meta"), x) / 1e9
+    exp1 = model_configs["exp1"].replace(texture_res=16)
+    fast = count_flops(exp1.setup("log").renderer.to("meta"), x) / 1e9
+    slow = count_flops(exp1.replace(decoder="upsample_conv").setup("log").renderer.to("meta"), x) / 1e9
     assert fast == pytest.approx(9.0, abs=0.15) and slow == pytest.approx(21.9, abs=0.15)
 
 
@@ -64,7 +71,7 @@ def test_output_activation_matches_encoding():
     x = torch.randn(2, 16, 16, 16) * 50  # large inputs push pre-activations far out
     outs = {}
     for enc in ("linear", "log", "srgb"):
-        model = ModelConfig(texture_res=16, unet_depth=2, unet_width=8).setup(enc)
+        model = model_configs["exp1"].replace(texture_res=16, unet_depth=2, unet_width=8).setup(enc)
         for p in model.renderer.out.parameters():
             nn.init.normal_(p, std=1.0)
         outs[enc] = model.renderer(x)

@@ -17,7 +17,7 @@ def make_run(root: Path, data: Path, encoding: str = "log", precision: str = "fp
     """A run folder (config.json + checkpoints/best.pt, last.pt, epoch-0001.pt) with an untrained model."""
     from neutex.config import save_config
     from neutex.model.config import ModelConfig
-    from neutex.train.checkpoint import save_checkpoint
+    from neutex.run.checkpoint import save_checkpoint
     from neutex.train.config import DataConfig, TrainConfig
 
     model = {"texture_res": 16, "unet_depth": 2, "unet_width": 8, "texture_init_std": 0.5, **model}

@@ -4,8 +4,8 @@ import torch
 
 from neutex.data import PreparedData, geometry_batch
 from neutex.errors import DataError
-from neutex.model.config import ModelConfig
-from neutex.render.frames import FrameRenderer, predict_linear, render_view
+from neutex.model.config import model_configs
+from neutex.run.predict import FrameRenderer, predict_linear, render_view
 from neutex.render.lights import circle_light_sources
 from neutex.render.video import to_uint8
 
@@ -27,16 +27,23 @@ class _Wrapped(torch.nn.Module):
 
 
 def _reference(model, data, view, src, encoding="log"):
-    b = geometry_batch(data, torch.full((len(src),), view), torch.as_tensor(src, dtype=torch.float32))
+    inten = torch.from_numpy(np.broadcast_to(data.default_intensity, (len(src), 3)).copy())
+    b = geometry_batch(data, torch.full((len(src),), view), torch.as_tensor(src, dtype=torch.float32),
+                       light_intensities=inten)
     return predict_linear(model, b, encoding)
 
 
-@pytest.mark.parametrize("conditioning", ["multiply", "concat"])
+def _tiny(preset="neutex", **kw):
+    return model_configs[preset].replace(texture_res=16, unet_depth=2, unet_width=8, texture_init_std=0.5, **kw)
+
+
+@pytest.mark.parametrize("preset", ["exp1", "exp2", "neutex"])
 @pytest.mark.parametrize("wrap", [False, True])
-def test_sweep_equals_per_frame_geometry_batch(data, conditioning, wrap):
+def test_sweep_equals_per_frame_geometry_batch(data, preset, wrap):
     torch.manual_seed(0)
-    model = ModelConfig(texture_res=16, unet_depth=2, unet_width=8, texture_init_std=0.5,
-                        conditioning=conditioning).setup("log").eval()
+    model = _tiny(preset).setup("log").eval()
+    if preset == "neutex":  # a residual model starts at its base: perturb the UNet to test it too
+        torch.nn.init.normal_(model.renderer.out.weight, std=0.1)
     if wrap:
         model = _Wrapped(model)
     src = circle_light_sources(7, 3.0, 20.0, data.up)
@@ -53,11 +60,12 @@ def test_sweep_equals_per_frame_geometry_batch(data, conditioning, wrap):
 
 def test_frames_of_many_views_and_bf16(data):
     torch.manual_seed(1)
-    model = ModelConfig(texture_res=16, unet_depth=2, unet_width=8, texture_init_std=0.5).setup("linear").eval()
+    model = _tiny().setup("linear").eval()
     views = np.array([3, 1, 2, 2, 0])
     src = circle_light_sources(5, 3.0, 40.0, data.up)
     with torch.no_grad():
-        b = geometry_batch(data, torch.from_numpy(views), torch.from_numpy(src).float())
+        inten = torch.from_numpy(np.broadcast_to(data.default_intensity, (5, 3)).copy())
+        b = geometry_batch(data, torch.from_numpy(views), torch.from_numpy(src).float(), light_intensities=inten)
         # the slice fast path (one consecutive run of views) equals plain indexing
         run = torch.arange(1, 4)
         fast = geometry_batch(data, run, torch.from_numpy(src[:3]).float())
@@ -69,13 +77,13 @@ def test_frames_of_many_views_and_bf16(data):
         torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-6)
         ref16 = predict_linear(model, b, "linear", torch.bfloat16)
         sweep16 = torch.cat(list(FrameRenderer(model, "linear", "cpu", torch.bfloat16, 5).sweep(data, 2, src)))
-        b2 = geometry_batch(data, torch.full((5,), 2), torch.from_numpy(src).float())
+        b2 = geometry_batch(data, torch.full((5,), 2), torch.from_numpy(src).float(), light_intensities=inten)
         torch.testing.assert_close(sweep16, predict_linear(model, b2, "linear", torch.bfloat16), rtol=1e-5, atol=1e-6)
     assert ref16.shape == ref.shape
 
 
 def test_frame_renderer_errors(data):
-    model = ModelConfig(texture_res=16, unet_depth=2, unet_width=8).setup("log").eval()
+    model = _tiny().setup("log").eval()
     r = FrameRenderer(model, "log")
     with pytest.raises(DataError, match="view: index 9 out of range"):
         list(r.sweep(data, 9, np.zeros((2, 4))))

@@ -138,10 +138,10 @@ def test_orbit_first_frame_is_the_dataset_view(mesh_run, mesh_data, tmp_path):
     stage light, renders what the model renders for view 0 from the prepared G-buffers."""
     from neutex.capture.mesh import load_mesh
     from neutex.data.loader import GBufferTensors
-    from neutex.eval.evaluate import load_run
+    from neutex.run.load import load_run
     from neutex.gbuffer import Rasterizer
     from neutex.render.cameras import orbit_cameras, orbit_start_deg, ring_of
-    from neutex.render.frames import FrameRenderer
+    from neutex.run.predict import FrameRenderer
 
     lr = load_run(mesh_run, device="cpu")
     data = lr.data
@@ -154,7 +154,7 @@ def test_orbit_first_frame_is_the_dataset_view(mesh_run, mesh_data, tmp_path):
     t = GBufferTensors.from_gbuffers([g], cams[:1])
     fr = FrameRenderer(lr.model, lr.encoding)
     with torch.no_grad():
-        new = torch.cat(list(fr.frames(t, [0], data.light_sources[:1])))
+        new = torch.cat(list(fr.frames(t, [0], data.light_sources[:1], data.default_intensity)))
         ref = torch.cat(list(fr.sweep(data, 0, data.light_sources[:1])))
     both = (t.mask[0, 0] > 0) & torch.from_numpy(np.array(data.mask[0], bool))
     assert (new - ref).abs()[0][:, both].max() < 1e-3 * max(float(ref.abs().max()), 1e-6) + 1e-5

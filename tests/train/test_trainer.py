@@ -11,7 +11,7 @@ from neutex.config import load_config
 from neutex.data.synthetic import write_synthetic_prepared
 from neutex.errors import CheckpointError, ConfigError, TrainingError
 from neutex.model import ModelConfig
-from neutex.train.checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
+from neutex.run.checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
 from neutex.train.config import DataConfig, OptimConfig, ScheduleConfig, TrainConfig
 from neutex.train.losses import LossConfig
 from neutex.train.trainer import Trainer, auto_epochs
@@ -147,7 +147,7 @@ def test_auto_epochs_scales_with_data():
 
 
 def test_remedies_ema_smoothness_jitter(prepared, tmp_path):
-    from neutex.eval.evaluate import load_run
+    from neutex.run.load import load_run
     from neutex.train.config import RemediesConfig
 
     cfg = tiny_cfg(prepared, tmp_path / "run", epochs=1)
@@ -156,7 +156,7 @@ def test_remedies_ema_smoothness_jitter(prepared, tmp_path):
     tr.setup()
     batch = next(iter(tr.loader))
     jittered = tr._augment(batch)
-    assert not torch.allclose(jittered["light_dir"], batch["light_dir"])  # light moved...
+    assert not torch.allclose(jittered["light_source"], batch["light_source"])  # light moved...
     assert torch.equal(jittered["target"], batch["target"])  # ...the photograph did not
     logs = tr.train_step(batch)
     assert logs["smoothness"] > 0

@@ -43,6 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from neutex.errors import ConfigError
+from neutex.model.inputs import compute_inputs
 from neutex.train.vgg import VGG19Features
 
 #: the origin's own code, measured on the bench machine (256², batch 1, 2 threads), in ms.
@@ -187,6 +188,8 @@ class OriginModel(nn.Module):
         self.generator = OriginGenerator(self.in_channels, 3, int(math.log2(res)))
 
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        if "light_dir" not in batch:  # the origin's loader delivered it; ours leaves it to the model
+            batch = {**batch, **compute_inputs(batch, ["light_dir"])}
         x = self.texture(batch["grid"])
         if self.conditioning == "multiply":
             x[:, 3:6] = x[:, 3:6] * batch["normal"]

@@ -110,19 +110,27 @@ def machine_info() -> dict[str, Any]:
 # ----------------------------------------------------------------------------- neutex + origin
 
 
+def bench_model(mode: str):
+    """The model a bench mode measures: ``multiply`` / ``concat`` are the origin's exp1 / exp2
+    (what the bench has always compared with the origin's step), ``neutex`` the default."""
+    from neutex.model import model_configs
+
+    name = {"multiply": "exp1", "concat": "exp2"}.get(mode, mode)
+    return model_configs[name].replace(texture_res=model_configs[name].texture_res or 512)
+
+
 def make_trainer(data_root: Path, out: Path, mode: str, precision: str, gan: bool, threads: int | None = None):
     """A real :class:`~neutex.train.trainer.Trainer` set up for timing ``train_step``: random
     VGG19 weights (the same cost as real ones), no logging, probes or validation during steps,
     the GAN with feature matching when ``gan``, and VGG in bf16 when ``precision`` is bf16."""
     from rich.console import Console
 
-    from neutex.model import ModelConfig
     from neutex.train.config import DataConfig, ScheduleConfig, TrainConfig
     from neutex.train.losses import LossConfig
     from neutex.train.trainer import Trainer
 
     cfg = TrainConfig(
-        out=out, data=DataConfig(path=data_root), model=ModelConfig(conditioning=mode),  # type: ignore[arg-type]
+        out=out, data=DataConfig(path=data_root), model=bench_model(mode),
         loss=LossConfig(perceptual="random", gan=gan, feature_matching_weight=1.0 if gan else 0.0,
                         vgg_bf16=precision == "bf16"),
         schedule=ScheduleConfig(epochs=1, log_every=10**9, probe_every=10**9, val_images=1, sweep_frames=2),
@@ -180,12 +188,11 @@ def bench_train_steps(res: int, data_root: Path, work: Path, cfg: BenchConfig, l
 def bench_renderer(res: int, cfg: BenchConfig, log: Log) -> list[dict[str, Any]]:
     """The UNet alone, forward + backward (input gradients too, as in training), batch 1,
     channels_last, per mode and precision (fp32/bf16 interleaved on one module)."""
-    from neutex.model import ModelConfig
 
     rows = []
     for mode in cfg.modes:
         log(f"renderer {res}² {mode}: {', '.join(cfg.precisions)}")
-        unet = ModelConfig(conditioning=mode).setup("log").renderer  # type: ignore[arg-type]
+        unet = bench_model(mode).setup("log").renderer
         unet = unet.to(memory_format=torch.channels_last).train()
         c_in = unet.head[0].in_channels
         x = torch.randn(1, c_in, res, res, generator=torch.Generator().manual_seed(0))
@@ -210,7 +217,6 @@ def bench_inference(res: int, data_root: Path, cfg: BenchConfig, log: Log) -> li
     only under ``inference_mode``, ``inference_batch`` frames per call, channels_last; the
     origin's model (fp32, eval mode) on the same batch, interleaved."""
     from neutex.data import PairLoader, PreparedData
-    from neutex.model import ModelConfig
 
     data = PreparedData.open(data_root)
     pairs = data.pairs("train")
@@ -219,7 +225,7 @@ def bench_inference(res: int, data_root: Path, cfg: BenchConfig, log: Log) -> li
     batch = next(iter(loader))
     fns: dict[str, Callable[[], Any]] = {}
     for mode in cfg.modes:
-        model = ModelConfig(conditioning=mode).setup("log").to(memory_format=torch.channels_last).eval()  # type: ignore[arg-type]
+        model = bench_model(mode).setup("log").to(memory_format=torch.channels_last).eval()
         for p in cfg.precisions:
             def fwd(model=model, p=p):
                 with torch.inference_mode(), _amp(p):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from neutex.data.splits import BUCKETS, Split, load_split_file, make_split, split_ids
+from neutex.data.splits import BUCKETS, HELD_OUT_BUCKETS, Split, load_split_file, make_split, split_ids
 
 _LAZY = {
     "PrepareConfig": "neutex.data.prepare",
@@ -25,10 +25,11 @@ _LAZY = {
     "PairLoader": "neutex.data.loader",
     "bench_loader": "neutex.data.loader",
     "geometry_batch": "neutex.data.loader",
+    "set_light": "neutex.data.loader",
     "write_synthetic_prepared": "neutex.data.synthetic",
 }
 
-__all__ = ["BUCKETS", "Split", "load_split_file", "make_split", "split_ids", *_LAZY]
+__all__ = ["BUCKETS", "HELD_OUT_BUCKETS", "Split", "load_split_file", "make_split", "split_ids", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

@@ -1,11 +1,11 @@
 """Batches for training and rendering: per-pixel geometry for any (view, light source), and a
 deterministic, resumable loader over (view, light) pairs.
 
-G-buffers are loaded once as contiguous channels-first tensors and gathered by index; light
-and view directions are computed per batch from the position buffer
-(:func:`neutex.geometry.directions_to`), so any light source — a captured light or a point on a
-rendered light sweep — works the same way. No DataLoader workers, no per-sample Python work
-beyond one memmap gather.
+G-buffers are loaded once as contiguous channels-first tensors and gathered by index; a batch
+carries the geometry and the light (source, intensity, optional shadow-map visibility), and
+the model computes its light-dependent inputs from them (:mod:`neutex.model.inputs`), so any
+light source — a captured light or a point on a rendered light sweep — works the same way. No
+DataLoader workers, no per-sample Python work beyond one memmap gather.
 """
 
 from __future__ import annotations
@@ -112,8 +112,10 @@ def _take(x: torch.Tensor, views: torch.Tensor) -> torch.Tensor:
     return x[v.to(x.device)]
 
 
-def geometry_batch(source, views: torch.Tensor, light_sources: torch.Tensor, device: Any = None) -> dict[str, torch.Tensor]:
-    """Per-pixel renderer inputs for B (view, light source) pairs.
+def geometry_batch(source, views: torch.Tensor, light_sources: torch.Tensor, device: Any = None,
+                   light_intensities: torch.Tensor | None = None, shadows=None) -> dict[str, torch.Tensor]:
+    """Per-pixel geometry and light for B (view, light source) pairs: everything the
+    renderer's inputs (:mod:`neutex.model.inputs`) are computed from.
 
     Args:
         source: a :class:`~neutex.data.PreparedData` or its :class:`GBufferTensors`.
@@ -122,22 +124,26 @@ def geometry_batch(source, views: torch.Tensor, light_sources: torch.Tensor, dev
             ``(dx, dy, dz, 0)`` a directional light (unit vector towards the light). Any
             source works (novel lights, light sweeps).
         device: where the tensors go (default: where the G-buffers are).
+        light_intensities: ``(B, 3)`` RGB intensity (point: W/sr) or irradiance (directional);
+            default 1.
+        shadows: a :class:`~neutex.gbuffer.ShadowCaster` (or anything with its
+            ``visibility(position, normal, light_sources, mask)``) to add cast-shadow visibility.
 
     Returns:
         dict of float32 tensors on ``device``:
         ``grid`` ``(B, H, W, 2)`` grid_sample coordinates of the uv buffer (:func:`~neutex.geometry.uv_to_grid`);
-        ``normal``, ``position`` ``(B, 3, H, W)`` world;
-        ``light_dir`` ``(B, 3, H, W)`` unit, surface -> light; ``light_dist`` ``(B, 1, H, W)`` (inf for
-        directional lights); ``view_dir`` ``(B, 3, H, W)`` unit, surface -> camera;
-        ``mask`` ``(B, 1, H, W)`` 1 on the object. ``light_dir`` and ``view_dir`` are 0 off the object.
+        ``normal``, ``position`` ``(B, 3, H, W)`` world; ``view_dir`` ``(B, 3, H, W)`` unit,
+        surface -> camera (0 off the object); ``mask`` ``(B, 1, H, W)`` 1 on the object;
+        ``light_source`` ``(B, 4)``; ``light_intensity`` ``(B, 3)``; with ``shadows``,
+        ``visibility`` ``(B, 1, H, W)`` in [0, 1].
 
     Examples:
         >>> import torch
         >>> g = GBufferTensors(torch.zeros(1, 2, 2, 2), torch.zeros(1, 3, 2, 2), torch.zeros(1, 3, 2, 2),
         ...                    torch.ones(1, 1, 2, 2), torch.tensor([[0.0, 0.0, 5.0, 1.0]]))
         >>> b = geometry_batch(g, torch.tensor([0]), torch.tensor([[0.0, 3.0, 4.0, 1.0]]))
-        >>> b["light_dir"][0, :, 0, 0].tolist(), b["light_dist"][0, 0, 0, 0].item()
-        ([0.0, 0.6000000238418579, 0.800000011920929], 5.0)
+        >>> b["view_dir"][0, :, 0, 0].tolist(), b["light_intensity"].tolist()
+        ([0.0, 0.0, 1.0], [[1.0, 1.0, 1.0]])
     """
     t = source if isinstance(source, GBufferTensors) else source.tensors(device or "cpu")
     dev = torch.device(device) if device is not None else t.device
@@ -150,15 +156,35 @@ def geometry_batch(source, views: torch.Tensor, light_sources: torch.Tensor, dev
     if dev != t.device:
         grid, normal, position, mask, view_dir = (x.to(dev, non_blocking=True)
                                                   for x in (grid, normal, position, mask, view_dir))
-    light_sources = light_sources.to(dev, torch.float32)
-    # directions_to reduces over the channel dim; that is ~5x faster on channels-last memory
-    pos_cl = position.contiguous(memory_format=torch.channels_last)
-    light_dir, light_dist = directions_to(pos_cl, light_sources)
-    return {
-        "grid": grid, "normal": normal, "position": position,
-        "light_dir": (light_dir * mask).contiguous(), "light_dist": light_dist.contiguous(),
-        "view_dir": view_dir, "mask": mask,
-    }
+    batch = {"grid": grid, "normal": normal, "position": position, "view_dir": view_dir, "mask": mask}
+    return set_light(batch, light_sources, light_intensities, shadows)
+
+
+def set_light(batch: dict[str, torch.Tensor], light_sources: torch.Tensor, light_intensities: torch.Tensor | None = None,
+              shadows=None) -> dict[str, torch.Tensor]:
+    """A copy of a geometry batch lit by other lights: the one place the light-dependent raw
+    data of a batch is set (the light, its intensity, cast-shadow visibility). Everything
+    derived from them (light direction, cues) is computed by the model's inputs.
+
+    Args:
+        batch: a :func:`geometry_batch` dict (``position``, ``normal``, ``mask`` used).
+        light_sources: ``(B, 4)`` homogeneous sources.
+        light_intensities: ``(B, 3)``; default: the batch's (when the light count matches) or 1.
+        shadows: a shadow caster for ``visibility``; None drops any stale visibility.
+    """
+    pos = batch["position"]
+    B = pos.shape[0]
+    check_shape(light_sources, f"{B} 4", "light_sources")
+    out = {k: v for k, v in batch.items() if k not in ("light_source", "light_intensity", "visibility")}
+    out["light_source"] = light_sources.to(pos.device, torch.float32)
+    if light_intensities is None:
+        old = batch.get("light_intensity")
+        light_intensities = old if old is not None else torch.ones(B, 3)
+    check_shape(light_intensities, f"{B} 3", "light_intensities")
+    out["light_intensity"] = light_intensities.to(pos.device, torch.float32)
+    if shadows is not None:
+        out["visibility"] = shadows.visibility(pos, batch["normal"], out["light_source"], batch["mask"])
+    return out
 
 
 class PairLoader:
@@ -170,9 +196,9 @@ class PairLoader:
     each epoch visits a different random subset (quick training runs still see every pair
     over several epochs); without it, a fixed subset chosen once from ``seed``.
 
-    Each batch is :func:`geometry_batch` plus ``target`` ``(B, 3, H, W)`` float32 linear,
-    ``view`` and ``light`` ``(B,)`` long, ``light_source`` ``(B, 4)``, and ``mask`` multiplied
-    by ``valid`` (saturated pixels excluded) when the dataset has one.
+    Each batch is :func:`geometry_batch` (with ``visibility`` when a ``shadows`` caster is
+    given) plus ``target`` ``(B, 3, H, W)`` float32 linear, ``view`` and ``light`` ``(B,)``
+    long, and ``mask`` multiplied by ``valid`` (saturated pixels excluded) when the dataset has one.
 
     Examples:
         >>> loader = PairLoader(data, data.pairs("train"), batch_size=1, seed=0)  # doctest: +SKIP
@@ -181,7 +207,7 @@ class PairLoader:
     """
 
     def __init__(self, data, pairs: np.ndarray, batch_size: int = 1, shuffle: bool = True, seed: int = 0,
-                 device: Any = "cpu", max_pairs: int | None = None, drop_last: bool = False) -> None:
+                 device: Any = "cpu", max_pairs: int | None = None, drop_last: bool = False, shadows=None) -> None:
         pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
         if len(pairs) == 0:
             raise DataError("PairLoader: no (view, light) pairs to load (is the bucket empty?)")
@@ -207,6 +233,8 @@ class PairLoader:
         self.drop_last = drop_last
         self.tensors = data.tensors(self.device)
         self.light_sources = torch.from_numpy(np.asarray(data.light_sources, np.float32)).to(self.device)
+        self.light_intensities = torch.from_numpy(np.asarray(data.light_intensities, np.float32)).to(self.device)
+        self.shadows = shadows
         self.epoch = 0
         self.start_batch = 0
 
@@ -236,15 +264,16 @@ class PairLoader:
         v_np, l_np = pairs[:, 0], pairs[:, 1]
         views = torch.from_numpy(v_np)
         lights = torch.from_numpy(l_np)
-        batch = geometry_batch(self.tensors, views.to(self.device), self.light_sources[lights.to(self.device)])
+        ld = lights.to(self.device)
+        batch = geometry_batch(self.tensors, views.to(self.device), self.light_sources[ld],
+                               light_intensities=self.light_intensities[ld], shadows=self.shadows)
         img = torch.from_numpy(self.data.images[v_np, l_np])  # (B, H, W, 3) float16 gather from the memmap
         batch["target"] = img.to(self.device).permute(0, 3, 1, 2).float().contiguous()
         if self.data.valid is not None:
             valid = torch.from_numpy(np.ascontiguousarray(self.data.valid[v_np, l_np]))
             batch["mask"] = batch["mask"] * valid.to(self.device)[:, None].float()
         batch["view"] = views.to(self.device)
-        batch["light"] = lights.to(self.device)
-        batch["light_source"] = self.light_sources[batch["light"]]
+        batch["light"] = ld
         return batch
 
 

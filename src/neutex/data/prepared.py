@@ -58,6 +58,13 @@ def light_from_json(d: dict[str, Any]) -> Light:
     return Light(d["id"], "directional", inten, direction=np.asarray(d["direction"], np.float64))
 
 
+def intensities_of(lights: list[Light]) -> np.ndarray:
+    """``(N, 3)`` float32 RGB intensities of a list of lights."""
+    if not lights:
+        return np.zeros((0, 3), np.float32)
+    return np.stack([np.asarray(l.intensity, np.float32) for l in lights])
+
+
 def sources_of(items, fn) -> np.ndarray:
     """``(N, 4)`` float32 homogeneous sources (:func:`neutex.geometry.light_source` /
     ``camera_source``) of a list of lights or cameras."""
@@ -239,6 +246,11 @@ class PreparedSequence:
     sources: np.ndarray
     frames: np.ndarray
 
+    @property
+    def intensities(self) -> np.ndarray:
+        """``(T, 3)`` float32 RGB intensity of each frame's light."""
+        return intensities_of(self.lights)
+
 
 class PreparedData:
     """A prepared dataset opened for reading; arrays stay memory-mapped.
@@ -255,6 +267,7 @@ class PreparedData:
         valid: ``[V, L, H, W]`` bool (False: saturated or outside the frame's own mask), or None.
         pair_exists: ``[V, L]`` bool.
         light_sources: ``(L, 4)`` float32 homogeneous sources; camera_sources ``(V, 4)``.
+        light_intensities: ``(L, 3)`` float32 RGB intensities of the stage lights.
         seen_views, held_out_views, seen_lights, held_out_lights: int64 index arrays.
         sequences: list of :class:`PreparedSequence`.
     """
@@ -276,6 +289,7 @@ class PreparedData:
         self.valid = arrays.get("valid")
         self.pair_exists = np.asarray(arrays["pairs"], bool)
         self.light_sources = sources_of(self.lights, light_source)
+        self.light_intensities = intensities_of(self.lights)
         self.camera_sources = sources_of(self.cameras, camera_source)
         vi = {v: i for i, v in enumerate(self.view_ids)}
         li = {l: i for i, l in enumerate(self.light_ids)}
@@ -301,6 +315,14 @@ class PreparedData:
             p = self.root / name
             h.update(p.read_bytes() if p.is_file() else b"")
         return h.hexdigest()[:16]
+
+    @property
+    def default_intensity(self) -> np.ndarray:
+        """``(3,)`` the stage lights' median RGB intensity: the intensity of lights that have
+        none of their own (synthetic sweeps, orbits, the viewer's light)."""
+        if len(self.light_intensities) == 0:
+            return np.ones(3, np.float32)
+        return np.median(self.light_intensities, axis=0).astype(np.float32)
 
     @property
     def num_views(self) -> int:

@@ -13,6 +13,8 @@ from neutex.errors import DataError
 from neutex.jsonio import read_json_object
 
 BUCKETS = ("train", "novel_light", "novel_view", "novel_both")
+#: the buckets that measure generalisation (everything but ``train``).
+HELD_OUT_BUCKETS = BUCKETS[1:]
 
 
 def split_ids(ids: list[str], seen_fraction: float, seed: int, salt: str) -> tuple[list[str], list[str]]:

@@ -12,119 +12,15 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from neutex.data.splits import BUCKETS
 from neutex.errors import CheckpointError
+from neutex.eval.plots import plot_run_curves, plot_temporal
+from neutex.eval.reference import Baseline
+from neutex.jsonio import write_json_atomic
+from neutex.run.evaluate import held_out_psnr, measure_pairs, measure_sweep, sample_pairs, sweep_jobs
+from neutex.run.load import LoadedRun, load_run, read_metrics
 
 Select = Literal["psnr", "temporal", "combined"]
-HELD_OUT = ("novel_light", "novel_view", "novel_both")
-
-
-@dataclass
-class LoadedRun:
-    """A run rebuilt from its folder alone: config, data, model with a checkpoint's weights."""
-
-    run: Path
-    cfg: Any
-    extra: dict[str, Any]
-    data: Any
-    model: torch.nn.Module
-    checkpoint: Path
-    epoch: int
-    white: float
-    device: torch.device
-    amp: torch.dtype | None = None
-
-    @property
-    def encoding(self) -> str:
-        return self.cfg.data.encoding
-
-
-def load_run(run: str | Path, checkpoint: str | int = "best", device: str = "auto", data_path: str | Path | None = None) -> LoadedRun:
-    """Rebuild a run from ``RUN/config.json`` and one of its checkpoints.
-
-    The EMA weights are used when the run trained with ``remedies.ema`` (they are what
-    validation saw). ``data_path`` overrides the prepared dataset's location.
-    """
-    from neutex.config import load_config
-    from neutex.data import PreparedData
-    from neutex.train.checkpoint import load_checkpoint, resolve_checkpoint
-    from neutex.train.config import TrainConfig
-    from neutex.train.trainer import autocast_dtype, pick_device
-
-    run = Path(run)
-    cfg_path = run / "config.json"
-    if not cfg_path.is_file():
-        raise CheckpointError(f"{cfg_path}: not a run folder (no config.json)")
-    cfg = load_config(TrainConfig, cfg_path)
-    extra = json.loads(cfg_path.read_text())
-    path = Path(data_path) if data_path else Path(extra.get("data", {}).get("path", cfg.data.path))
-    if not path.exists():
-        path = Path(cfg.data.path)
-    data = PreparedData.open(path)
-    dev = pick_device(device)
-    ck_path = resolve_checkpoint(run, checkpoint)
-    st = load_checkpoint(ck_path)
-    model = cfg.model.setup(cfg.data.encoding)
-    weights = st["ema"] if st.get("ema") else st["model"]
-    try:
-        model.load_state_dict(weights)
-    except RuntimeError as exc:
-        raise CheckpointError(f"{ck_path}: weights do not match the run's config ({str(exc).splitlines()[0]})") from None
-    model = model.to(dev).eval()
-    white = float(st.get("white", extra.get("resolved", {}).get("white_level", data.white_level)))
-    return LoadedRun(run, cfg, extra, data, model, ck_path, int(st["epoch"]), white, dev,
-                     autocast_dtype(cfg.precision, dev))
-
-
-# ---------------------------------------------------------------- checkpoint selection
-
-
-def read_metrics(run: str | Path) -> list[dict[str, Any]]:
-    """The lines of ``RUN/metrics.jsonl`` (a torn last line, from an interruption, is skipped)."""
-    path = Path(run) / "metrics.jsonl"
-    rows = []
-    if path.is_file():
-        for line in path.read_text().splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return rows
-
-
-def epoch_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per-epoch validation rows of metrics.jsonl flattened for plotting:
-    ``{"epoch", "psnr_<bucket>", "tde_rel", "jump_index", "jump_index_gt", ...}`` (the first
-    temporal sequence)."""
-    out = []
-    for r in rows:
-        if r.get("kind") != "val":
-            continue
-        flat: dict[str, Any] = {"epoch": r["epoch"]}
-        for b, m in r.get("buckets", {}).items():
-            flat[f"psnr_{b}"] = m.get("psnr")
-        t = next(iter((r.get("temporal") or {}).values()), None)
-        if t:
-            flat.update({k: v for k, v in t.items() if isinstance(v, (int, float)) or v is None})
-        out.append(flat)
-    return out
-
-
-def plot_run_curves(run: str | Path) -> Path | None:
-    """``RUN/plots/epoch_curves.png``: held-out PSNR and temporal metrics against epoch."""
-    from neutex.eval.plots import plot_epoch_curves
-
-    rows = epoch_rows(read_metrics(run))
-    if not rows:
-        return None
-    return plot_epoch_curves(rows, Path(run) / "plots" / "epoch_curves.png", title=Path(run).name)
-
-
-def held_out_psnr(buckets: dict[str, dict[str, float]]) -> float:
-    """Mean PSNR over the held-out buckets present (``train`` when none is)."""
-    vals = [buckets[b]["psnr"] for b in HELD_OUT if b in buckets and buckets[b].get("psnr") is not None]
-    if not vals and "train" in buckets:
-        vals = [buckets["train"]["psnr"]]
-    return float(np.mean(vals)) if vals else -math.inf
 
 
 def select_checkpoint(rows: list[dict[str, Any]], select: Select, tolerance: float = 0.5,
@@ -182,51 +78,28 @@ def select_checkpoint(rows: list[dict[str, Any]], select: Select, tolerance: flo
 # ---------------------------------------------------------------- image metrics
 
 
-def _sample_pairs(pairs: np.ndarray, k: int | None, seed: int) -> np.ndarray:
-    if k is None or len(pairs) <= k:
-        return pairs
-    rng = np.random.default_rng(seed)
-    return pairs[np.sort(rng.choice(len(pairs), size=k, replace=False))]
-
-
 @torch.no_grad()
 def evaluate_buckets(lr: LoadedRun, max_images: int | None = 200, batch_size: int = 8, seed: int = 0,
                      progress=None) -> tuple[dict, dict]:
-    """Masked image metrics per bucket for the model and for the baselines.
+    """Masked image metrics per bucket for the model and for the nearest-light baseline, on a
+    fixed sample of at most ``max_images`` pairs per bucket (:func:`~neutex.run.evaluate.measure_pairs`).
 
     Returns:
         ``(buckets, baselines)``: ``{bucket: {n, mae, mse, psnr, ssim, psnr_tonemapped, ...}}``
         and ``{"nearest_light": {bucket: {...}}}`` (see :mod:`neutex.eval.reference`).
     """
-    from neutex.data import PairLoader
-    from neutex.data.splits import BUCKETS
-    from neutex.eval.metrics import aggregate, image_metrics
-    from neutex.eval.reference import Baseline
-    from neutex.render.frames import predict_linear
-
     data = lr.data
     base = Baseline(data)
+    renderer = lr.renderer(batch_size)
     buckets, baselines = {}, {}
     for bucket in BUCKETS:
-        pairs = _sample_pairs(data.pairs(bucket), max_images, seed)
+        pairs = sample_pairs(data.pairs(bucket), max_images, seed)
         if len(pairs) == 0:
             continue
-        rows, brows = [], []
-        for batch in PairLoader(data, pairs, batch_size=batch_size, shuffle=False, seed=0, device=lr.device):
-            gt = batch["target"] * batch["mask"]
-            pred = predict_linear(lr.model, batch, lr.encoding, lr.amp)
-            m = image_metrics(pred, gt, batch["mask"], white=lr.white)
-            rows += [{k: float(v[i]) for k, v in m.items()} for i in range(pred.shape[0])]
-            if bucket != "train":
-                v_idx, l_idx = batch["view"].cpu().numpy(), batch["light"].cpu().numpy()
-                bpred = torch.stack([base.predict(int(v), int(l)) for v, l in zip(v_idx, l_idx)]).to(gt.device)
-                bm = image_metrics(bpred * batch["mask"], gt, batch["mask"], white=lr.white)
-                brows += [{k: float(v[i]) for k, v in bm.items()} for i in range(pred.shape[0])]
-            if progress:
-                progress(pred.shape[0])
-        buckets[bucket] = aggregate(rows)
-        if brows:
-            baselines[bucket] = aggregate(brows)
+        m, bm = measure_pairs(renderer, data, pairs, lr.white, base if bucket != "train" else None, progress)
+        buckets[bucket] = m
+        if bm is not None:
+            baselines[bucket] = bm
     return buckets, {"nearest_light": baselines}
 
 
@@ -236,39 +109,16 @@ def evaluate_buckets(lr: LoadedRun, max_images: int | None = 200, batch_size: in
 @torch.no_grad()
 def evaluate_sequences(lr: LoadedRun, out_dir: Path | None = None, max_frames: int | None = None,
                        batch_size: int = 8) -> dict[str, dict]:
-    """Temporal metrics of the model on every ground-truth sequence (and plots).
-
-    Without any sequence, a 120-frame circle sweep at the first seen view is measured
-    without ground truth (jump index, peak ratio, flagged frames).
-    """
-    from neutex.eval.plots import plot_temporal
-    from neutex.eval.temporal import closes_loop, frame_subsample, temporal_metrics
-    from neutex.render.frames import render_view
-    from neutex.render.lights import sweep_sources
-
-    data = lr.data
-    jobs = []
-    for s in data.sequences:
-        idx = frame_subsample(len(s.sources), max_frames)
-        jobs.append((s.name, s.view, s.sources[idx], s.frames, idx, s.fps * len(idx) / len(s.sources)))
-    if not jobs:
-        view = int(data.seen_views[0]) if len(data.seen_views) else 0
-        src = sweep_sources(data, 120)
-        jobs.append(("circle", view, src, None, None, 24.0))
+    """Temporal metrics of the model on every ground-truth sequence (and their plots); without
+    any sequence, a 120-frame circle sweep at the first seen view is measured without ground
+    truth (:func:`~neutex.run.evaluate.sweep_jobs`, :func:`~neutex.run.evaluate.measure_sweep`)."""
+    renderer = lr.renderer(batch_size)
     out = {}
-    for name, view, src, frames, idx, fps in jobs:
-        mask = torch.from_numpy(np.array(data.mask[view], bool))
-        pred = render_view(lr.model, data, view, src, lr.encoding, lr.device, batch_size, lr.amp)
-        gt = None
-        if frames is not None:
-            gt = torch.from_numpy(np.asarray(frames[idx], np.float32)).permute(0, 3, 1, 2) * mask
-        r = temporal_metrics(pred, gt, mask, fps=fps, periodic=closes_loop(src))
-        r["view"] = data.view_ids[view]
-        r["held_out_view"] = bool(view in set(data.held_out_views.tolist()))
-        r["frames"] = int(len(src))
+    for job in sweep_jobs(lr.data, max_frames):
+        r = measure_sweep(renderer, lr.data, job)["temporal"]
         if out_dir is not None:
-            plot_temporal(r, out_dir / f"temporal_{name}.png", title=f"{name} ({r['view']})")
-        out[name] = r
+            plot_temporal(r, out_dir / f"temporal_{job.name}.png", title=f"{job.name} ({r['view']})")
+        out[job.name] = r
     return out
 
 
@@ -297,19 +147,6 @@ def evaluate_run(run: str | Path, checkpoint: str | int = "best", select: Select
         "temporal_curves": {k: v["curves"] for k, v in temporal.items()},
     }
     if write:
-        from neutex.jsonio import write_json_atomic
-
-        write_json_atomic(Path(run) / "eval.json", _finite(result))
+        write_json_atomic(Path(run) / "eval.json", result)
     return result
-
-
-def _finite(x: Any) -> Any:
-    """Strict JSON: non-finite floats become null."""
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_finite(v) for v in x]
-    return x
 

@@ -180,3 +180,39 @@ def plot_epoch_curves(rows: Sequence[Mapping], out_png, title: str = "") -> Path
     if temp_keys:
         ax2.legend(fontsize=8, loc="best", ncol=2)
     return _finish(fig, out_png, title)
+
+
+def epoch_rows(rows: list[dict]) -> list[dict]:
+    """Per-epoch validation rows of metrics.jsonl flattened for plotting:
+    ``{"epoch", "psnr_<bucket>", "tde_rel", "jump_index", "jump_index_gt", ...}`` (the first
+    temporal sequence)."""
+    out = []
+    for r in rows:
+        if r.get("kind") != "val":
+            continue
+        flat: dict = {"epoch": r["epoch"]}
+        for b, m in r.get("buckets", {}).items():
+            flat[f"psnr_{b}"] = m.get("psnr")
+        t = next(iter((r.get("temporal") or {}).values()), None)
+        if t:
+            flat.update({k: v for k, v in t.items() if isinstance(v, (int, float)) or v is None})
+        out.append(flat)
+    return out
+
+
+def plot_run_curves(run) -> Path | None:
+    """``RUN/plots/epoch_curves.png``: held-out PSNR and temporal metrics against epoch."""
+    import json
+
+    path = Path(run) / "metrics.jsonl"
+    rows = []
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a torn last line, from an interruption
+    flat = epoch_rows(rows)
+    if not flat:
+        return None
+    return plot_epoch_curves(flat, Path(run) / "plots" / "epoch_curves.png", title=Path(run).name)

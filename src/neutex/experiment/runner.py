@@ -261,9 +261,8 @@ def variant_state(rv: ResolvedVariant) -> str:
 
 def _check_same_experiment(rv: ResolvedVariant) -> None:
     """A run folder trained with other settings is never reused silently."""
-    from neutex.config import config_to_dict
-
-    from neutex.config import config_from_dict
+    from neutex.config import config_from_dict, config_to_dict
+    from neutex.run.load import upgrade_config_dict
     from neutex.train.config import TrainConfig
 
     cj = _read_json(Path(rv.config.out) / "config.json")
@@ -271,10 +270,13 @@ def _check_same_experiment(rv: ResolvedVariant) -> None:
         return
     stored = cj["config"]
     try:  # fill fields added to TrainConfig since that run with their defaults
-        stored = config_to_dict(config_from_dict(TrainConfig, stored))
+        stored = config_to_dict(config_from_dict(TrainConfig, upgrade_config_dict(stored)))
     except ConfigError:
         pass
-    diff = config_difference(stored, config_to_dict(rv.config))
+    want = config_to_dict(rv.config)
+    if want["model"].get("texture_res") is None:  # resolved from the data when the run was made
+        want["model"]["texture_res"] = stored.get("model", {}).get("texture_res")
+    diff = config_difference(stored, want)
     if diff:
         raise ConfigError(f"{rv.config.out}: trained with other settings ({'; '.join(diff[:3])})",
                           hint="use another --out, or delete that run folder to train it again")
@@ -333,7 +335,7 @@ def _epoch_rows(rows: list[dict]) -> tuple[list[dict], list[dict]]:
 def collect_variant(rv: ResolvedVariant, out: Path, timings: dict, status: str, checkpoint: str = "last") -> dict[str, Any]:
     """One variant's entry of summary.json (from its config.json, metrics.jsonl and eval.json)."""
     from neutex.config import config_to_dict
-    from neutex.eval.evaluate import read_metrics
+    from neutex.run.load import read_metrics
 
     run = Path(rv.config.out)
     ev = _read_json(run / "eval.json") or {}

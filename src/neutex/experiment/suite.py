@@ -93,6 +93,16 @@ def apply_overrides(tree: dict[str, Any], overrides: dict[str, Any], where: str)
     return tree
 
 
+def preset_model_dict(name: Any, where: str) -> dict[str, Any]:
+    """The model config of a named preset (:data:`neutex.model.config.model_configs`) as a dict."""
+    from neutex.config import config_to_dict
+    from neutex.model.config import model_configs
+
+    if name not in model_configs:
+        raise ConfigError(f"{where}: unknown model preset {name!r} (known: {', '.join(model_configs)})")
+    return config_to_dict(model_configs[name])
+
+
 def config_difference(a: dict[str, Any], b: dict[str, Any], ignore: tuple[str, ...] = CONTROL_KEYS) -> list[str]:
     """Dotted keys whose values differ between two nested config dicts, as ``key: a -> b``."""
     fa, fb = flatten_overrides(a, "a"), flatten_overrides(b, "b")
@@ -221,7 +231,7 @@ SCALES: dict[str, Scale] = {
         "CPU-sized: about 3.5 minutes per variant on 2 cores (the demo's sizes)",
         train={"schedule.epochs": 12, "schedule.pairs_per_epoch": 250, "schedule.val_images": 8,
                "schedule.sweep_frames": 36, "schedule.log_every": 10, "schedule.probe_every": 100,
-               "model.texture_res": 128, "model.unet_width": 32, "model.unet_depth": 4, "model.unet_max_width": 128,
+               "model.texture_res": None, "model.unet_width": 32, "model.unet_depth": 4, "model.unet_max_width": 128,
                "optim.milestones": [9], "threads": 1},
         eval_max_images=100),
     "full": Scale("project defaults (512² texture, width-32 UNet, ~3000 iterations): a GPU's work", eval_max_images=200),
@@ -336,6 +346,15 @@ def resolve_variants(suite: SuiteConfig, out: Path, scale: str, extra: dict[str,
     for name, var in suite.variants.items():
         where = f"{suite.name}.variants.{name}"
         tree = defaults
+        # a model preset (the last layer naming one wins) supplies the model defaults that every
+        # layer then overrides, as --model.preset does on the command line
+        preset, preset_where = None, ""
+        for lw, layer in [*layers, (where, var.overrides), ("--set", extra or {})]:
+            flat = flatten_overrides(layer, lw)
+            if "model.preset" in flat:
+                preset, preset_where = flat["model.preset"], f"{lw}.model.preset"
+        if preset is not None:
+            tree = apply_overrides(tree, {"model": preset_model_dict(preset, preset_where)}, where)
         for lw, layer in [*layers, (where, var.overrides), ("--set", extra or {})]:
             flat = flatten_overrides(layer, lw)
             for k in flat:
@@ -496,7 +515,7 @@ def _generalisation_variants() -> dict[str, VariantSpec]:
     for vf, vname in ((0.5, "1/2"), (0.75, "3/4"), (0.875, "7/8")):
         for lf, lname in ((0.125, "1/8"), (0.25, "1/4"), (0.875, "7/8")):
             s = SplitSpec(vf, lf)
-            out[s.name] = VariantSpec({}, f"multiply, trained on {vname} of the views x {lname} of the lights",
+            out[s.name] = VariantSpec({}, f"the default model, trained on {vname} of the views x {lname} of the lights",
                                       {"view_fraction": vf, "light_fraction": lf})
     return out
 
@@ -504,6 +523,25 @@ def _generalisation_variants() -> dict[str, VariantSpec]:
 #: Shared by the built-in suites (nothing beyond TrainConfig's defaults today). ``loss.perceptual``
 #: stays ``auto``: VGG19 where its weights are found, else L1 + 0.1 (1 − SSIM).
 _BUILTIN_BASE: dict[str, Any] = {}
+
+def _cue_ladder() -> dict[str, VariantSpec]:
+    """The fidelity ablation: the origin's two models, then one change at a time towards the
+    default (docs/model.md)."""
+    cues = ("diffuse", "ggx_0.05", "ggx_0.13", "ggx_0.34", "normal:concat", "view_dir:concat")
+    bare = {"model.texture_init": "random", "model.shadows": False, "model.residual": False}
+    return {
+        "exp1": VariantSpec({"model.preset": "exp1"}, "origin exp1: texture x normal, light_dir, view_dir"),
+        "exp2": VariantSpec({"model.preset": "exp2"}, "origin exp2: texture ++ normal, light_dir, view_dir"),
+        "diffuse": VariantSpec({**bare, "model.inputs": ["diffuse", "normal:concat", "view_dir:concat"]},
+                               "+ diffuse radiance cue (n·l E) x texture; normal, view dir concatenated"),
+        "specular": VariantSpec({**bare, "model.inputs": list(cues)}, "+ GGX cues (α 0.05, 0.13, 0.34)"),
+        "shadows": VariantSpec({**bare, "model.inputs": list(cues), "model.shadows": True},
+                               "+ cast shadows (shadow maps) in the cues"),
+        "photo_init": VariantSpec({**bare, "model.inputs": list(cues), "model.shadows": True,
+                                   "model.texture_init": "photo"}, "+ texture initialised from the photographs"),
+        "residual": VariantSpec({"model.preset": "neutex"}, "+ residual over the physically based base: the default"),
+    }
+
 
 #: Built-in suites (``neutex experiment NAME``).
 suites: dict[str, SuiteConfig] = {
@@ -515,18 +553,17 @@ suites: dict[str, SuiteConfig] = {
                     "7/8 of the lights.",
         split=SplitSpec(0.875, 0.125),
         variants={
-            "exp1_multiply": VariantSpec({"model.conditioning": "multiply"}, "exp1: features x buffers (no GAN)"),
-            "exp2_concat": VariantSpec({"model.conditioning": "concat"}, "exp2: features ++ buffers (no GAN)"),
-            "exp1_gan": VariantSpec({"model.conditioning": "multiply", "loss.gan": True},
-                                    "exp1 + PatchGAN (origin's losses)"),
-            "exp1_lights7of8": VariantSpec({"model.conditioning": "multiply"}, "exp1 on 7/8 of the lights",
+            "exp1_multiply": VariantSpec({"model.preset": "exp1"}, "exp1: features x buffers (no GAN)"),
+            "exp2_concat": VariantSpec({"model.preset": "exp2"}, "exp2: features ++ buffers (no GAN)"),
+            "exp1_gan": VariantSpec({"model.preset": "exp1", "loss.gan": True}, "exp1 + PatchGAN (origin's losses)"),
+            "exp1_lights7of8": VariantSpec({"model.preset": "exp1"}, "exp1 on 7/8 of the lights",
                                            {"light_fraction": 0.875}),
         },
     ),
     "generalisation": SuiteConfig(
         name="generalisation",
         base=dict(_BUILTIN_BASE),
-        description="How quality falls off on novel views, novel lights and both: the same model (multiply) "
+        description="How quality falls off on novel views, novel lights and both: the default model "
                     "trained on 1/2, 3/4, 7/8 of the views x 1/8, 1/4, 7/8 of the lights.",
         variants=_generalisation_variants(),
     ),
@@ -547,11 +584,21 @@ suites: dict[str, SuiteConfig] = {
     "demo": SuiteConfig(
         name="demo",
         base=dict(_BUILTIN_BASE),
-        description="multiply (exp1) vs concat (exp2), trained briefly on the small synthetic egg: does the "
-                    "learned relighter beat the nearest-light baseline?",
+        description="The default model (radiance cues, cast shadows, photo-initialised texture, residual) beside "
+                    "the origin's exp1 (multiply) and exp2 (concat), trained briefly on the small synthetic egg: "
+                    "does the learned relighter beat the nearest-light baseline?",
         variants={
-            "multiply": VariantSpec({"model.conditioning": "multiply"}, "exp1: features x buffers"),
-            "concat": VariantSpec({"model.conditioning": "concat"}, "exp2: features ++ buffers"),
+            "neutex": VariantSpec({"model.preset": "neutex"}, "default: radiance cues x photo texture, residual"),
+            "exp1": VariantSpec({"model.preset": "exp1"}, "origin exp1: features x buffers"),
+            "exp2": VariantSpec({"model.preset": "exp2"}, "origin exp2: features ++ buffers"),
         },
+    ),
+    "cues": SuiteConfig(
+        name="cues",
+        base=dict(_BUILTIN_BASE),
+        description="What makes the relit image beat the photographs: from the origin's models to the default, "
+                    "one change at a time (diffuse cue, specular cues, cast shadows, photo-initialised texture, "
+                    "residual), each beside the nearest-light baseline.",
+        variants=_cue_ladder(),
     ),
 }

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from neutex.check import check_shape
-from neutex.errors import DataError
+from neutex.model.inputs import compute_inputs
 from neutex.model.unet import NormKind, make_norm
 
 #: buffers a conditional discriminator sees next to the image, in this order.
@@ -27,7 +27,8 @@ def discriminator_input(image: torch.Tensor, batch: dict[str, torch.Tensor], con
     Args:
         image: ``(B, 3, H, W)`` image in the encoded target space (real or predicted).
         batch: the loader's batch; uses ``mask`` ``(B, 1, H, W)`` if present, and ``normal``,
-            ``light_dir``, ``view_dir`` ``(B, 3, H, W)`` when ``conditional``.
+            ``light_dir``, ``view_dir`` ``(B, 3, H, W)`` when ``conditional`` (those the batch
+            lacks are computed by :func:`~neutex.model.inputs.compute_inputs`).
         conditional: append the buffers (12 channels in all) or not (3).
 
     Returns:
@@ -41,10 +42,10 @@ def discriminator_input(image: torch.Tensor, batch: dict[str, torch.Tensor], con
     check_shape(image, "B 3 H W", "image")
     parts = [image]
     if conditional:
+        missing = [n for n in DISCRIMINATOR_BUFFERS if n not in batch]
+        computed = compute_inputs(batch, missing) if missing else {}  # light_dir from the registry
         for name in DISCRIMINATOR_BUFFERS:
-            if name not in batch:
-                raise DataError(f"batch: missing key {name!r} (a conditional discriminator needs it)")
-            parts.append(batch[name].to(image.dtype))
+            parts.append((batch[name] if name in batch else computed[name]).to(image.dtype))
     x = torch.cat(parts, 1) if len(parts) > 1 else image
     mask = batch.get("mask")
     return x * mask.to(x.dtype) if mask is not None else x

@@ -1,45 +1,42 @@
-"""The relighting model: neural texture -> conditioning -> UNet, one module."""
+"""The relighting model: neural texture -> per-pixel inputs -> conditioning -> UNet, one module."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn
 
 from neutex.check import check_shape
-from neutex.color import Encoding
+from neutex.color import Encoding, encode_target
 from neutex.errors import DataError
-from neutex.model.conditioning import Conditioning
+from neutex.model.conditioning import Conditioning, Slot
+from neutex.model.inputs import PixelGeometry, compute_inputs, get_input
 from neutex.model.texture import NeuralTexture
 from neutex.model.unet import UNet
 
-#: batch keys the model reads.
-MODEL_INPUTS = ("grid", "normal", "light_dir", "view_dir")
 
-
-def shading_cue(normal: torch.Tensor, light_dir: torch.Tensor) -> torch.Tensor:
-    """The Lambertian cosine ``max(n·l, 0)``: ``(B, 3, H, W)`` unit normals and light
-    directions -> ``(B, 1, H, W)`` in [0, 1].
-
-    A UNet fed ``n`` and ``l`` separately must learn their dot product before it can tell lit
-    from unlit pixels; until it does, L1 pulls the output to the per-pixel median, which is
-    black when most lights are behind the surface. Giving it the cosine removes that stall.
+def compress_radiance(x: torch.Tensor) -> torch.Tensor:
+    """``sign(x) · log(1 + |x|)``: radiance-like renderer inputs span 0 to ~1000× (a sharp GGX
+    lobe's peak), so the UNet sees them log-compressed, as Deferred Neural Lighting maps its cues.
 
     Examples:
-        >>> n = torch.tensor([0.0, 0.0, 1.0]).view(1, 3, 1, 1)
-        >>> shading_cue(n, n).item(), shading_cue(n, -n).item()
-        (1.0, 0.0)
+        >>> compress_radiance(torch.tensor([0.0, 1.0, -1.0])).tolist()
+        [0.0, 0.6931471824645996, -0.6931471824645996]
     """
-    return (normal[:, 0:1] * light_dir[:, 0:1] + normal[:, 1:2] * light_dir[:, 1:2]
-            + normal[:, 2:3] * light_dir[:, 2:3]).clamp_min(0)
+    return torch.sign(x) * torch.log1p(x.abs())
 
 
 class Relighter(nn.Module):
-    """Neural texture + conditioning + UNet renderer.
+    """Neural texture + per-pixel inputs + conditioning + UNet renderer.
 
-    ``forward(batch)`` samples the texture through ``batch["grid"]``, combines the features with
-    the normal, light and view directions (:class:`~neutex.model.conditioning.Conditioning`),
-    zeroes everything outside ``batch["mask"]`` (when given, so the renderer's input on the
-    background is exactly zero whatever the loader puts there) and renders with the UNet.
+    ``forward(batch)`` samples the texture through ``batch["grid"]``, computes the inputs the
+    conditioning names from the batch's geometry and light (:func:`~neutex.model.inputs.compute_inputs`),
+    combines them with the features (:class:`~neutex.model.conditioning.Conditioning`),
+    log-compresses the radiance channels (:func:`compress_radiance`), zeroes everything outside
+    ``batch["mask"]`` and renders with the UNet. With ``base_slots`` (residual mode) the output
+    is ``encode(base) + UNet(...)`` where ``base = Σ features[slot] × cue`` over the multiplied
+    radiance cues: a physically based image from learned per-texel reflectances.
 
     The prediction is in the *encoded* target space (``self.encoding``); decode it with
     :func:`neutex.color.decode_target`. It is always float32, also under bf16 autocast.
@@ -49,46 +46,89 @@ class Relighter(nn.Module):
         conditioning: the :class:`Conditioning`; its ``out_channels`` is the UNet's input.
         renderer: the :class:`UNet`.
         encoding: the target encoding the output activation was chosen for.
+        residual: predict a correction to the base image (needs ``base_slots``).
+        base_slots: the multiplied radiance-cue slots whose products sum to the base.
 
     Examples:
         >>> from neutex.model.config import ModelConfig
         >>> model = ModelConfig(texture_res=16, unet_depth=2, unet_width=8).setup("log")
         >>> batch = {"grid": torch.zeros(1, 8, 8, 2), "mask": torch.ones(1, 1, 8, 8),
-        ...          **{k: torch.zeros(1, 3, 8, 8) for k in ("normal", "light_dir", "view_dir")}}
+        ...          "light_source": torch.tensor([[0.0, 0.0, 3.0, 1.0]]),
+        ...          **{k: torch.zeros(1, 3, 8, 8) for k in ("normal", "position", "view_dir")}}
         >>> model(batch).shape
         torch.Size([1, 3, 8, 8])
     """
 
     def __init__(self, texture: NeuralTexture, conditioning: Conditioning, renderer: UNet,
-                 encoding: Encoding = "linear", shading_cue: bool = False) -> None:
+                 encoding: Encoding = "linear", residual: bool = False, base_slots: Sequence[Slot] = ()) -> None:
         super().__init__()
         self.texture = texture
         self.conditioning = conditioning
         self.renderer = renderer
         self.encoding = encoding
-        self.shading_cue = shading_cue
+        self.residual = bool(residual)
+        self.base_slots = tuple(base_slots)
+        if self.residual and not self.base_slots:
+            raise DataError("Relighter: residual mode needs radiance-cue slots for the base image")
+        self.input_names = conditioning.input_names
+        # channels of the UNet input that carry radiance (products with or concatenations of cues)
+        compress = torch.zeros(conditioning.out_channels, dtype=torch.bool)
+        c = conditioning.texture_channels
+        for s in conditioning.slots:
+            spec = get_input(s.name)
+            if s.how == "multiply" and spec.radiance:
+                compress[s.start:s.stop] = True
+            elif s.how == "concat":
+                compress[c:c + spec.channels] = spec.radiance
+                c += spec.channels
+        self.register_buffer("_compress", compress.view(1, -1, 1, 1), persistent=False)
+        if self.residual:  # start exactly at the base image
+            nn.init.zeros_(renderer.out.weight)
+            nn.init.zeros_(renderer.out.bias)
 
-    def renderer_input(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """The UNet's input ``(B, C or C+9 (+1), H, W)``: conditioned, masked texture features
-        (and the shading cue when enabled)."""
-        for key in MODEL_INPUTS:
-            if key not in batch:
-                raise DataError(f"batch: missing key {key!r} (the model needs {', '.join(MODEL_INPUTS)})")
-        grid = batch["grid"]
+    @property
+    def light_dependent_inputs(self) -> tuple[str, ...]:
+        return tuple(n for n in self.input_names if get_input(n).light_dependent)
+
+    def sample_features(self, grid: torch.Tensor) -> torch.Tensor:
+        """``grid (B, H, W, 2)`` -> texture features ``(B, C, H, W)`` (independent of the light:
+        a sweep samples them once per view)."""
         check_shape(grid, "B H W 2", "grid")
-        B, H, W, _ = grid.shape
-        for key in MODEL_INPUTS[1:]:
-            check_shape(batch[key], f"{B} 3 {H} {W}", key)
-        features = self.texture(grid)
-        x = self.conditioning(features, batch["normal"], batch["light_dir"], batch["view_dir"])
-        if self.shading_cue:
-            x = torch.cat([x, shading_cue(batch["normal"], batch["light_dir"])], 1)
-        mask = batch.get("mask")
-        if mask is not None:
-            check_shape(mask, f"{B} 1 {H} {W}", "mask")
-            x = x * mask.to(x.dtype)
-        return x
+        return self.texture(grid)
 
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    def _inputs(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return compute_inputs(PixelGeometry(batch), self.input_names)
+
+    def render(self, features: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Render from already-sampled ``features`` ``(B or 1, C, H, W)`` and the batch's
+        geometry and light: ``(B, 3, H, W)`` float32 prediction in the encoded target space."""
+        inputs = self._inputs(batch)
+        mask = batch["mask"]
+        B = mask.shape[0]
+        if features.shape[0] != B:
+            features = features.expand(B, -1, -1, -1)
+        x = self.conditioning(features, inputs)
+        base = None
+        if self.residual:
+            base = sum(x[:, s.start:s.stop] for s in self.base_slots)
+        if bool(self._compress.any()):
+            x = torch.where(self._compress, compress_radiance(x), x)
+        x = x * mask.to(x.dtype)
+        out = self.renderer(x)
+        if base is not None:
+            out = out + encode_target(base.float().clamp_min(0), self.encoding)
+        return out
+
+    def renderer_input(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """The UNet's input ``(B, C', H, W)``: conditioned, compressed, masked features."""
+        inputs = self._inputs(batch)
+        x = self.conditioning(self.sample_features(batch["grid"]), inputs)
+        if bool(self._compress.any()):
+            x = torch.where(self._compress, compress_radiance(x), x)
+        return x * batch["mask"].to(x.dtype)
+
+    def forward(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """``batch`` -> ``(B, 3, H, W)`` float32 prediction in the encoded target space."""
-        return self.renderer(self.renderer_input(batch))
+        if "grid" not in batch:
+            raise DataError("batch: missing key 'grid' (the model samples its texture through it)")
+        return self.render(self.sample_features(batch["grid"]), batch)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -135,3 +136,40 @@ class NeuralTexture(nn.Module):
         for p in list(self.levels)[1:]:
             out += F.interpolate(p[None], size=(R, R), mode="bilinear", align_corners=False)[0]
         return out
+
+
+def texture_resolution_for(uv: np.ndarray, mask: np.ndarray, lo: int = 32, hi: int = 2048) -> int:
+    """A texture resolution at which one texel covers about one pixel on the object.
+
+    Too fine a texture leaves most texels unseen by the training views (each novel view then
+    samples untrained texels: noise); too coarse a texture blurs the object's detail. The
+    footprint of a pixel in uv space is ``sqrt|det ∂uv/∂(x, y)|`` (finite differences between
+    neighbouring object pixels, uv seams excluded); its median over the views sets ``R ≈ 1 /
+    footprint``, rounded to the nearest power of two.
+
+    Args:
+        uv: ``(V, H, W, 2)`` in [0, 1]² per view (a memmap is fine: read view by view).
+        mask: ``(V, H, W)`` bool.
+        lo, hi: clamp range.
+
+    Returns:
+        a power of two in ``[lo, hi]``.
+
+    Examples:
+        >>> u, v = np.meshgrid(np.arange(64) / 128, np.arange(64) / 128)   # 1/128 uv per pixel
+        >>> texture_resolution_for(np.stack([u, v], -1)[None], np.ones((1, 64, 64), bool))
+        128
+    """
+    foot = []
+    for k in range(len(uv)):
+        g, m = np.asarray(uv[k], np.float64), np.asarray(mask[k], bool)
+        gx, gy = g[:-1, 1:] - g[:-1, :-1], g[1:, :-1] - g[:-1, :-1]
+        ok = m[:-1, 1:] & m[:-1, :-1] & m[1:, :-1]
+        ok &= (np.abs(gx) < 0.1).all(-1) & (np.abs(gy) < 0.1).all(-1)  # not across a seam
+        det = np.abs(gx[..., 0] * gy[..., 1] - gx[..., 1] * gy[..., 0])[ok]
+        foot.append(np.sqrt(det[det > 0]))
+    f = np.concatenate(foot) if foot else np.zeros(0)
+    if len(f) == 0:
+        return lo
+    r = 1.0 / float(np.median(f))
+    return int(min(hi, max(lo, 2 ** round(np.log2(r)))))

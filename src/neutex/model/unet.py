@@ -8,6 +8,7 @@ import math
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from neutex.color import Encoding
@@ -83,8 +84,8 @@ class UNet(nn.Module):
     widest decoder convs at 64², 128², 256² carried 14.4 GFLOP); full-resolution detail reaches
     the output through the head's skip. ``"upsample_conv"`` is the classic resize-convolution
     (upsample, then conv at the higher resolution). Neither has a transposed convolution's
-    checkerboard. The head and the output layer are never normalised. Works for any ``H, W`` divisible by
-    ``2**depth`` (raises :class:`DataError` otherwise). For speed on CPU, convert the module with
+    checkerboard. The head and the output layer are never normalised. Works for any ``H, W``
+    (padded internally to a multiple of ``2**depth``, cropped back). For speed on CPU, convert the module with
     ``.to(memory_format=torch.channels_last)`` (the input is converted to match) and/or run it
     under ``torch.autocast("cpu", torch.bfloat16)``; the output is always float32.
 
@@ -139,13 +140,18 @@ class UNet(nn.Module):
         self.activation = _activation(activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, in_channels, H, W)`` -> ``(B, out_channels, H, W)`` float32."""
+        """``(B, in_channels, H, W)`` -> ``(B, out_channels, H, W)`` float32, any ``H, W``.
+
+        The input is zero-padded on the bottom and right to a multiple of ``2**depth`` and the
+        output cropped back: the renderer's inputs are zero off the object anyway, so the
+        padding looks like background, and no user has to crop their images."""
+        if x.ndim != 4:
+            raise DataError(f"unet input: expected (B, C, H, W), got shape {tuple(x.shape)}")
         m = 2**self.depth
-        if x.ndim != 4 or x.shape[-2] % m or x.shape[-1] % m:
-            raise DataError(
-                f"unet input: height and width must be divisible by 2**depth = {m} (model.unet_depth={self.depth}),"
-                f" got shape {tuple(x.shape)}; crop or pad the images, or lower model.unet_depth"
-            )
+        H, W = x.shape[-2:]
+        ph, pw = (-H) % m, (-W) % m
+        if ph or pw:
+            x = F.pad(x, (0, pw, 0, ph))
         if self.head[0].weight.is_contiguous(memory_format=torch.channels_last):
             x = x.contiguous(memory_format=torch.channels_last)
         skips = [self.head(x)]
@@ -154,4 +160,5 @@ class UNet(nn.Module):
         y = skips.pop()
         for block in self.up:
             y = torch.cat([block(y), skips.pop()], 1)
-        return self.activation(self.out(y).float())
+        y = self.activation(self.out(y).float())
+        return y[..., :H, :W] if (ph or pw) else y

@@ -9,9 +9,6 @@ from __future__ import annotations
 from neutex.lazy import lazy_exports
 
 _LAZY = {
-    "FrameRenderer": "neutex.render.frames",
-    "predict_linear": "neutex.render.frames",
-    "render_view": "neutex.render.frames",
     "circle_light_sources": "neutex.render.lights",
     "azimuth_deg": "neutex.render.lights",
     "elevation_deg": "neutex.render.lights",

@@ -1,10 +1,11 @@
 """Videos of a trained run: light sweeps, orbits, both, and ground-truth sequences side by side
 with the prediction and its error (``neutex render``, docs/render.md).
 
-Frames are rendered in batches by :class:`~neutex.render.frames.FrameRenderer` and handed to
-the encoder as they come. A sweep's G-buffers, view direction and light-independent renderer
-input are computed once; an orbit rasterizes its new cameras batch by batch with one GL
-context.
+Frames are rendered in batches by :class:`~neutex.run.predict.FrameRenderer` and handed to
+the encoder as they come. A sweep's G-buffers and texture features are computed once; an orbit
+rasterizes its new cameras batch by batch with one GL context. A ground-truth sequence is
+measured by the one evaluator (:func:`neutex.run.evaluate.measure_sweep`), exactly as
+``neutex eval`` and the report measure it.
 """
 
 from __future__ import annotations
@@ -19,9 +20,16 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import torch
 
+from neutex.device import autocast_dtype
 from neutex.errors import DataError, DependencyError
+from neutex.eval.metrics import image_metrics
+from neutex.eval.temporal import closes_loop, temporal_metrics
 from neutex.jsonio import write_json_atomic
 from neutex.render.config import DEFAULT_FPS, DEFAULT_FRAMES, RenderConfig
+from neutex.render.video import caption, error_heatmap, hstack, to_uint8, write_video
+from neutex.run.evaluate import measure_sweep, sweep_jobs
+from neutex.run.load import load_run
+from neutex.run.predict import FrameRenderer
 
 
 #: a sweep keeps its frames (for the temporal metrics) in float32 up to this size, float16 beyond.
@@ -120,8 +128,6 @@ def busy_cpu_threads(threads: int) -> int:
 
 
 def _precision(cfg: RenderConfig, run_precision: str, device: torch.device) -> tuple[str, torch.dtype | None]:
-    from neutex.train.trainer import autocast_dtype
-
     p = run_precision if cfg.precision == "auto" else cfg.precision
     return p, autocast_dtype(p, device)
 
@@ -163,9 +169,6 @@ def render_video(cfg: RenderConfig, loaded=None, log: Callable[[str], Any] | Non
 
 
 def _render(cfg: RenderConfig, kind: str, loaded, log: Callable[[str], Any]) -> RenderResult:
-    from neutex.eval.evaluate import load_run
-    from neutex.render.frames import FrameRenderer
-
     t0 = time.perf_counter()
     lr = loaded if loaded is not None else load_run(cfg.run, cfg.checkpoint, cfg.device, cfg.data)
     if kind in ("orbit", "both") and lr.data.mesh_path is None:
@@ -181,7 +184,7 @@ def _render(cfg: RenderConfig, kind: str, loaded, log: Callable[[str], Any]) -> 
     precision, amp = _precision(cfg, run_precision, lr.device)
     if precision != run_precision:
         log(f"note: rendering in {precision}, the run trained in {run_precision}")
-    renderer = FrameRenderer(model, lr.encoding, lr.device, amp, cfg.batch_size)
+    renderer = FrameRenderer(model, lr.encoding, lr.device, amp, cfg.batch_size, getattr(lr, "shadows", None))
     white = float(cfg.white if cfg.white is not None else lr.white)
     load_s = time.perf_counter() - t0
     head = {"kind": kind, "run": str(cfg.run), "checkpoint": str(getattr(lr, "checkpoint", "")),
@@ -231,8 +234,6 @@ def _frames_u8(batches: Iterator[torch.Tensor], white: float, exposure: float, k
                keep_dtype: torch.dtype = torch.float32) -> Iterator[np.ndarray]:
     """Tone-mapped uint8 frames of linear batches (kept on the CPU in ``keep`` as
     ``keep_dtype`` when given)."""
-    from neutex.render.video import caption, to_uint8
-
     k = 0
     for pred in batches:
         if keep is not None:
@@ -247,9 +248,6 @@ def _time_text(fps: float, n: int) -> Callable[[int], str]:
 
 
 def _sweep(cfg: RenderConfig, data, renderer, white: float) -> tuple[int, float, dict]:
-    from neutex.eval.temporal import closes_loop, temporal_metrics
-    from neutex.render.video import write_video
-
     view = resolve_view(data, cfg.view, "held_out")
     n = cfg.frames or DEFAULT_FRAMES
     fps = cfg.fps or DEFAULT_FPS
@@ -289,7 +287,6 @@ def _orbit(cfg: RenderConfig, data, renderer, white: float, kind: str) -> tuple[
     from neutex.data.loader import GBufferTensors
     from neutex.gbuffer import Rasterizer
     from neutex.render.cameras import orbit_cameras, orbit_start_deg, ring_of
-    from neutex.render.video import write_video
 
     view = resolve_view(data, cfg.view, "first")
     template = data.cameras[view]
@@ -319,7 +316,7 @@ def _orbit(cfg: RenderConfig, data, renderer, white: float, kind: str) -> tuple[
         for i in range(0, n, b):
             chunk = cams[i:i + b]
             t = GBufferTensors.from_gbuffers([rast.render(mesh, c) for c in chunk], chunk, renderer.device)
-            yield from renderer.frames(t, np.arange(len(chunk)), src[i:i + b])
+            yield from renderer.frames(t, np.arange(len(chunk)), src[i:i + b], data.default_intensity)
 
     text = _time_text(fps, n) if cfg.caption else None
     try:
@@ -336,18 +333,15 @@ def _orbit(cfg: RenderConfig, data, renderer, white: float, kind: str) -> tuple[
 
 
 def frame_errors(pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor, white: float) -> dict[str, list[float]]:
-    """Per-frame masked ``mae`` and ``psnr`` (dB at the white level ``white``, as
-    :func:`neutex.eval.metrics.image_metrics` defines it) of ``(T, 3, H, W)`` linear frames."""
-    from neutex.eval.metrics import PSNR_MAX_DB, masked_mean
-
-    m = mask.view(1, 1, *mask.shape).float()
+    """Per-frame masked ``mae`` and ``psnr`` of ``(T, 3, H, W)`` linear frames against the
+    ground truth, by :func:`neutex.eval.metrics.image_metrics` at the white level ``white``."""
+    m = mask.view(1, 1, *mask.shape)
     out: dict[str, list[float]] = {"mae": [], "psnr": []}
-    w2 = float(white) ** 2
     for s in range(0, pred.shape[0], 32):
-        d = pred[s:s + 32].float() - gt[s:s + 32].float()
-        out["mae"] += masked_mean(d.abs(), m).tolist()
-        mse = masked_mean(d * d, m).clamp_min(w2 * 10 ** (-PSNR_MAX_DB / 10))
-        out["psnr"] += (10 * torch.log10(w2 / mse)).tolist()
+        p, g = pred[s:s + 32].float(), gt[s:s + 32].float()
+        r = image_metrics(p, g, m.expand(p.shape[0], -1, -1, -1), white=white)
+        out["mae"] += r["mae"].tolist()
+        out["psnr"] += r["psnr"].tolist()
     return out
 
 
@@ -363,24 +357,21 @@ def error_scale(pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor, q: flo
 
 
 def _sequence(cfg: RenderConfig, data, renderer, white: float) -> tuple[int, float, dict]:
-    from neutex.eval.temporal import closes_loop, frame_subsample, temporal_metrics
-    from neutex.render.video import caption, error_heatmap, hstack, to_uint8, write_video
-
     if not data.sequences:
         raise DataError(f"{data.root}: no ground-truth sequences to render",
                         hint="render a light sweep (--kind sweep) instead")
-    seq = data.sequence(cfg.sequence) if cfg.sequence else data.sequences[0]
-    idx = frame_subsample(len(seq.sources), cfg.frames)
-    n = len(idx)
+    name = cfg.sequence or data.sequences[0].name
+    data.sequence(name)  # a clear error for an unknown name
+    job = next(j for j in sweep_jobs(data, cfg.frames) if j.name == name)
+    idx, n, view = job.gt_index, len(job.gt_index), job.view
     if n < 3:
-        raise DataError(f"sequence {seq.name!r}: {n} frames; temporal metrics need at least 3")
-    fps = cfg.fps or seq.fps * n / len(seq.sources)
-    view = seq.view
-    mask_np = np.array(data.mask[view], bool)
-    mask = torch.from_numpy(mask_np)
-    pred = torch.cat([p.cpu() for p in renderer.sweep(data, view, seq.sources[idx])])
-    gt = torch.from_numpy(np.asarray(seq.frames[idx], np.float32)).permute(0, 3, 1, 2) * mask
-    tm = temporal_metrics(pred, gt, mask, fps=fps, periodic=closes_loop(seq.sources[idx]))
+        raise DataError(f"sequence {name!r}: {n} frames; temporal metrics need at least 3")
+    if cfg.fps:
+        job.fps = cfg.fps
+    fps = job.fps
+    m = measure_sweep(renderer, data, job)
+    pred, gt, mask, tm = m["pred"], m["gt"], m["mask"], m["temporal"]
+    mask_np = mask.numpy()
     err = frame_errors(pred, gt, mask, white)
     vmax = error_scale(pred, gt, mask)
     flagged = {int(f["frame"]) for f in tm["flagged_frames"]}
@@ -411,7 +402,7 @@ def _sequence(cfg: RenderConfig, data, renderer, white: float) -> tuple[int, flo
     write_video(frames(), cfg.out, fps)
     temporal = {k: v for k, v in tm.items() if k != "curves"}
     return n, fps, {
-        "sequence": seq.name, "view": data.view_ids[view], "view_index": int(view),
+        "sequence": name, "view": data.view_ids[view], "view_index": int(view),
         "held_out_view": bool(view in set(data.held_out_views.tolist())),
         "sequence_frames": [int(i) for i in idx], "error_scale": vmax,
         "psnr_mean": float(np.mean(err["psnr"])), "mae_mean": float(np.mean(err["mae"])),

@@ -16,6 +16,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from neutex.render.video import caption, hstack, to_uint8, write_png, write_video
+from neutex.run.evaluate import measure_sweep, sweep_jobs
+from neutex.run.load import load_run, read_metrics
+
 FILES = "report_files"
 #: upscale small renders to at least this many pixels per side in grids and videos.
 MIN_PANEL = 128
@@ -122,8 +126,6 @@ def labelled_grid(cells: Sequence[Sequence[np.ndarray | None]], col_labels: Sequ
 
 
 def _load_variants(summary: dict, variants, device: str, log) -> dict[str, Any]:
-    from neutex.eval.evaluate import load_run
-
     loaded = {}
     for rv in variants:
         loaded[rv.name] = load_run(rv.config.out, summary["checkpoint"], device)
@@ -132,18 +134,11 @@ def _load_variants(summary: dict, variants, device: str, log) -> dict[str, Any]:
 
 def _predict_pairs(lr, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(pred, gt, mask) for ``pairs`` of a loaded run: ``(N, H, W, 3)`` float32 linear, ``(N, H, W)`` bool."""
-    import torch
-
-    from neutex.data import PairLoader
-    from neutex.render.frames import predict_linear
-
     preds, gts, masks = [], [], []
-    with torch.no_grad():
-        for batch in PairLoader(lr.data, pairs, batch_size=8, shuffle=False, seed=0, device=lr.device):
-            p = predict_linear(lr.model, batch, lr.encoding)
-            preds.append(p.permute(0, 2, 3, 1).cpu().numpy())
-            gts.append((batch["target"] * batch["mask"]).permute(0, 2, 3, 1).cpu().numpy())
-            masks.append(batch["mask"][:, 0].cpu().numpy() > 0)
+    for batch, p in lr.renderer(8).pairs(lr.data, pairs):
+        preds.append(p.permute(0, 2, 3, 1).cpu().numpy())
+        gts.append((batch["target"] * batch["mask"]).permute(0, 2, 3, 1).cpu().numpy())
+        masks.append(batch["mask"][:, 0].cpu().numpy() > 0)
     return np.concatenate(preds), np.concatenate(gts), np.concatenate(masks)
 
 
@@ -233,57 +228,36 @@ def _grids(summary: dict, loaded: dict, files: Path, k: int, log) -> None:
 
 
 def _videos(summary: dict, loaded: dict, files: Path, log, max_sequences: int = 2, max_frames: int = 96) -> None:
-    """One side-by-side video per ground-truth sequence: GT | each variant."""
-    import torch
-
-    from neutex.render.frames import render_view
-    from neutex.render.video import caption, hstack, to_uint8, write_png, write_video
-
+    """One side-by-side video per ground-truth sequence: GT | each variant. The sweeps are the
+    ones ``neutex eval`` and ``neutex render --kind sequence --frames N`` measure
+    (:func:`~neutex.run.evaluate.sweep_jobs`: one stride, the same frames)."""
     names = [v["name"] for v in summary["variants"]]
     ref = loaded[names[0]]
-    seqs = list(ref.data.sequences)[:max_sequences]
     out = []
-    if not seqs:
-        # no ground truth: a circle sweep at the first seen view of the first variant
-        from neutex.render.lights import circle_light_sources
-
-        data = ref.data
-        view = int(data.seen_views[0]) if len(data.seen_views) else 0
-        radius = float(np.median(np.linalg.norm(data.light_sources[:, :3], axis=1)))
-        src = circle_light_sources(60, radius, 30.0, data.up, directional=bool((data.light_sources[:, 3] == 0).all()))
-        jobs = [("circle", view, src, None, 24.0)]
-    else:
-        jobs = []
-        for s in seqs:
-            idx = np.arange(len(s.sources))
-            if len(idx) > max_frames:
-                idx = np.unique(np.linspace(0, len(idx) - 1, max_frames).round().astype(int))
-            jobs.append((s.name, s.view, s.sources[idx], np.asarray(s.frames[idx], np.float32), s.fps))
-    for name, view, src, gt, fps in jobs:
-        mask = np.array(ref.data.mask[view], bool)
+    for job in sweep_jobs(ref.data, max_frames, circle_frames=60)[:max_sequences]:
+        mask = np.array(ref.data.mask[job.view], bool)
         h = mask.shape[0]
         f = max(1, math.ceil(MIN_PANEL / h))
-        panels = []
-        if gt is not None:
-            panels.append(("ground truth", to_uint8(gt * mask[..., None], ref.white)))
-        held = []
+        panels, held, metrics = [], [], {}
         for n in names:
             lr = loaded[n]
-            pred = render_view(lr.model, lr.data, view, torch.as_tensor(np.asarray(src, np.float32)), lr.encoding,
-                               lr.device)
-            panels.append((n, to_uint8(pred, ref.white)))
-            if view in set(lr.data.held_out_views.tolist()):
+            m = measure_sweep(lr.renderer(8), lr.data, job)
+            if not panels and m["gt"] is not None:
+                panels.append(("ground truth", to_uint8(m["gt"], ref.white)))
+            panels.append((n, to_uint8(m["pred"], ref.white)))
+            metrics[n] = {k: v for k, v in m["temporal"].items() if k != "curves"}
+            if m["held_out_view"]:
                 held.append(n)
-        frames = []
-        for t in range(len(src)):
-            frames.append(hstack([caption(_upscale(p[t], f), lab) for lab, p in panels]))
-        rel = f"{FILES}/sweep_{name}.mp4"
-        write_video(frames, files / Path(rel).name, fps=min(float(fps), 12.0))
-        poster = f"{FILES}/sweep_{name}_poster.png"
+        frames = [hstack([caption(_upscale(p[t], f), lab) for lab, p in panels]) for t in range(len(job.sources))]
+        rel = f"{FILES}/sweep_{job.name}.mp4"
+        write_video(frames, files / Path(rel).name, fps=min(float(job.fps), 12.0))
+        poster = f"{FILES}/sweep_{job.name}_poster.png"
         write_png(frames[len(frames) // 3], files / Path(poster).name)
-        out.append({"name": name, "file": rel, "poster": poster, "view": ref.data.view_ids[view], "frames": len(src),
-                    "ground_truth": gt is not None, "held_out_view_for": held, "columns": [p[0] for p in panels]})
-        log(f"  sweep video {rel} ({len(src)} frames, {len(panels)} panels)")
+        out.append({"name": job.name, "file": rel, "poster": poster, "view": ref.data.view_ids[job.view],
+                    "frames": len(job.sources), "sequence_frames": None if job.gt_index is None else
+                    [int(i) for i in job.gt_index], "ground_truth": job.sequence is not None,
+                    "held_out_view_for": held, "columns": [p[0] for p in panels], "temporal": metrics})
+        log(f"  sweep video {rel} ({len(job.sources)} frames, {len(panels)} panels)")
     summary["report"]["files"]["videos"] = out
 
 
@@ -293,7 +267,6 @@ def _rel(path: Path) -> str:
 
 
 def _plots(summary: dict, out: Path, files: Path) -> None:
-    from neutex.eval.evaluate import read_metrics
     from neutex.eval.plots import plot_epoch_curves, plot_temporal
     from neutex.report.figures import plot_bucket_bars, plot_stripes, plot_temporal_epochs, plot_training_loss, plot_val_psnr
 

@@ -33,7 +33,9 @@ class OptimConfig:
     """Adam with the origin's step schedule: 5e-4, then x0.2 from epoch 6."""
 
     lr: float = 5e-4
-    """Initial learning rate (texture and renderer)."""
+    """Initial learning rate (renderer; the texture too unless ``texture_lr`` is set)."""
+    texture_lr: float | None = None
+    """Learning rate of the neural texture (None: ``lr``); follows the same schedule."""
     milestones: tuple[int, ...] = (6,)
     """Epochs after which the learning rate is multiplied by ``gamma``."""
     gamma: float = 0.2
@@ -44,8 +46,10 @@ class OptimConfig:
     """Discriminator learning rate (only with ``--loss.gan``)."""
 
     def __post_init__(self) -> None:
-        if self.lr <= 0:
-            raise ConfigError(f"optim.lr: must be positive, got {self.lr}")
+        for name in ("lr", "texture_lr", "disc_lr"):
+            v = getattr(self, name)
+            if v is not None and not (v > 0 and v < float("inf")):
+                raise ConfigError(f"optim.{name}: must be a positive number, got {v}")
         if list(self.milestones) != sorted(self.milestones):
             raise ConfigError(f"optim.milestones: must be increasing, got {list(self.milestones)}")
 

@@ -17,37 +17,28 @@ from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from neutex import __version__
 from neutex.color import encode_target
 from neutex.config import config_to_dict, save_config
+from neutex.data import PairLoader, PreparedData, set_light
+from neutex.data.splits import BUCKETS
 from neutex.errors import ConfigError, TrainingError
-from neutex.train.checkpoint import (
-    epoch_checkpoint_name,
-    load_checkpoint,
-    rng_state,
-    save_checkpoint,
-    set_rng_state,
-)
+from neutex.device import autocast, autocast_dtype, pick_device
+from neutex.eval.plots import plot_run_curves
+from neutex.model.texture import texture_resolution_for
+from neutex.render.lights import jitter_sources, rotate_sources
+from neutex.render.video import caption, hstack, read_video, to_uint8, write_png, write_video
+from neutex.run.checkpoint import epoch_checkpoint_name, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from neutex.run.evaluate import SweepJob, held_out_psnr, measure_pairs, measure_sweep, sample_pairs, sweep_jobs
+from neutex.run.load import open_shadows
+from neutex.run.predict import FrameRenderer
 from neutex.train.config import TrainConfig
-
-#: held-out buckets whose mean PSNR picks the ``best`` checkpoint (``train`` is the fallback).
-HELD_OUT = ("novel_light", "novel_view", "novel_both")
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device: cuda requested but no CUDA device is available", hint="use --device cpu")
-    return torch.device(name)
-
-
-def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for a precision setting: bf16 on CPU, fp16 AMP on CUDA, None for fp32."""
-    if precision == "fp32":
-        return None
-    return torch.bfloat16 if device.type == "cpu" else torch.float16
+from neutex.train.losses import masked_l1
+from neutex.train.texture_init import init_texture_from_photos
 
 
 def auto_epochs(n_pairs: int, batch_size: int, target_iterations: int) -> int:
@@ -60,8 +51,6 @@ class Trainer:
     """Trains one run. ``Trainer(cfg).train()`` returns the run folder."""
 
     def __init__(self, cfg: TrainConfig, console=None) -> None:
-        from rich.console import Console
-
         self.cfg = cfg
         self.console = console or Console(stderr=True)
         self.run = Path(cfg.out)
@@ -71,8 +60,6 @@ class Trainer:
     # ------------------------------------------------------------------ setup
 
     def setup(self) -> None:
-        from neutex.data import PairLoader, PreparedData
-
         cfg = self.cfg
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
@@ -90,8 +77,15 @@ class Trainer:
         self.train_pairs = self.data.pairs("train")
         if len(self.train_pairs) == 0:
             raise ConfigError(f"{cfg.data.path}: the split leaves no seen (view, light) pair to train on")
+        if cfg.model.texture_res is None:
+            seen = np.asarray(self.data.seen_views)
+            res = texture_resolution_for(self.data.uv[seen], self.data.mask[seen])
+            cfg.model = cfg.model.replace(texture_res=res)
+            self.console.print(f"texture: {res}² texels (about a pixel each on the training views; --model.texture-res)")
+        self.shadows = open_shadows(self.data, cfg.model.needs_visibility, self.console.print)
         self.loader = PairLoader(self.data, self.train_pairs, batch_size=cfg.schedule.batch_size, shuffle=True,
-                                 seed=cfg.seed, device=self.device, max_pairs=cfg.schedule.pairs_per_epoch)
+                                 seed=cfg.seed, device=self.device, max_pairs=cfg.schedule.pairs_per_epoch,
+                                 shadows=self.shadows)
         self.iters_per_epoch = len(self.loader)
         self.epochs = cfg.schedule.epochs or auto_epochs(min(len(self.train_pairs), cfg.schedule.pairs_per_epoch or 10**12),
                                                          cfg.schedule.batch_size, cfg.schedule.target_iterations)
@@ -100,9 +94,15 @@ class Trainer:
         self.model = cfg.model.setup(self.encoding).to(self.device)
         if self.device.type == "cpu":
             self.model = self.model.to(memory_format=torch.channels_last)
+        self._init_seconds = 0.0
+        if cfg.model.uses_photo_init and not cfg.resume:
+            self._init_texture_from_photos()
         self.loss = cfg.loss.setup(self.device, self.encoding)
+        tex = list(self.model.texture.parameters())
+        rest = [p for n, p in self.model.named_parameters() if not n.startswith("texture.")]
+        groups = [{"params": rest}, {"params": tex, "lr": cfg.optim.texture_lr or cfg.optim.lr}]
         # fused: one kernel for all parameters (63 -> 11 ms per step at 256² on CPU, docs/bench.md)
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.optim.lr, betas=cfg.optim.betas, fused=True)
+        self.opt = torch.optim.Adam(groups, lr=cfg.optim.lr, betas=cfg.optim.betas, fused=True)
         self.sched = torch.optim.lr_scheduler.MultiStepLR(self.opt, milestones=list(cfg.optim.milestones),
                                                           gamma=cfg.optim.gamma)
         self.disc = self.disc_opt = None
@@ -116,8 +116,10 @@ class Trainer:
         self.white = self.data.white_level
         self.val_pairs = self._validation_pairs()
         self.probe_pair = self._probe_pair()
-        self.sweep = self._sweep_spec()
+        self.sweep = self._sweep_job()
         self.epoch, self.batch_in_epoch, self.step = 0, 0, 0
+        # optimisation time (loading, steps, the photo fit; not validation or media): time to quality
+        self.train_seconds = self._init_seconds
         self.best = -math.inf
         if cfg.resume:
             self._restore(load_checkpoint(ckpt_last))
@@ -125,19 +127,21 @@ class Trainer:
             self.run.mkdir(parents=True, exist_ok=True)
         self._write_config()
 
+    def _init_texture_from_photos(self) -> None:
+        """Texture channels of the radiance cues <- per-texel fit of the training photographs."""
+        t0 = time.perf_counter()
+        loader = PairLoader(self.data, self.train_pairs, batch_size=8, shuffle=False, seed=0, device=self.device,
+                            shadows=self.shadows)
+        stats = init_texture_from_photos(self.model, iter(loader))
+        self._init_seconds = time.perf_counter() - t0
+        self.console.print(f"texture initialised from {len(self.train_pairs)} photographs in "
+                           f"{time.perf_counter() - t0:.1f} s ({100 * stats.get('texels_seen', 0):.0f} % of texels seen)")
+
     def _validation_pairs(self) -> dict[str, np.ndarray]:
         """A fixed sample of each bucket, so epochs are compared on the same images."""
-        from neutex.data.splits import BUCKETS
-
-        out = {}
-        rng = np.random.default_rng(self.cfg.seed + 1)
-        for b in BUCKETS:
-            pairs = self.data.pairs(b)
-            if len(pairs) == 0:
-                continue
-            k = min(self.cfg.schedule.val_images, len(pairs))
-            out[b] = pairs[np.sort(rng.choice(len(pairs), size=k, replace=False))]
-        return out
+        n = self.cfg.schedule.val_images
+        return {b: sample_pairs(self.data.pairs(b), n, self.cfg.seed + 1 + k)
+                for k, b in enumerate(BUCKETS) if len(self.data.pairs(b))}
 
     def _probe_pair(self) -> np.ndarray:
         for b in ("novel_light", "train"):
@@ -145,25 +149,10 @@ class Trainer:
                 return self.val_pairs[b][0]
         return self.train_pairs[0]
 
-    def _sweep_spec(self) -> dict[str, Any]:
+    def _sweep_job(self) -> SweepJob:
         """The per-epoch sweep: the first ground-truth sequence at a seen view, else any
         sequence, else a synthetic circle at the first seen view (no ground truth)."""
-        from neutex.eval.temporal import closes_loop, frame_subsample
-        from neutex.render.lights import sweep_sources
-
-        n = self.cfg.schedule.sweep_frames
-        seqs = list(self.data.sequences)
-        seen_views = set(int(v) for v in self.data.seen_views)
-        seqs.sort(key=lambda s: s.view not in seen_views)
-        if seqs:
-            s = seqs[0]
-            idx = frame_subsample(len(s.sources), n)
-            return {"name": s.name, "view": s.view, "sources": s.sources[idx], "gt_index": idx, "sequence": s,
-                    "fps": s.fps * len(idx) / len(s.sources), "periodic": closes_loop(s.sources[idx])}
-        view = min(seen_views) if seen_views else 0
-        src = sweep_sources(self.data, n)
-        return {"name": "circle", "view": view, "sources": src, "gt_index": None, "sequence": None, "fps": 24.0,
-                "periodic": closes_loop(src)}
+        return sweep_jobs(self.data, self.cfg.schedule.sweep_frames, seen_first=True)[0]
 
     def _write_config(self) -> None:
         extra = {
@@ -189,6 +178,7 @@ class Trainer:
             "epoch": self.epoch,
             "batch_in_epoch": self.batch_in_epoch,
             "step": self.step,
+            "train_seconds": self.train_seconds,
             "best": self.best,
             "white": self.white,
             "config": json.dumps(config_to_dict(self.cfg)),
@@ -207,6 +197,7 @@ class Trainer:
         set_rng_state(st["rng"])
         self.epoch, self.batch_in_epoch, self.step = int(st["epoch"]), int(st["batch_in_epoch"]), int(st["step"])
         self.best = float(st["best"])
+        self.train_seconds = float(st.get("train_seconds", 0.0))
         self.console.print(f"resuming {self.run} at epoch {self.epoch + 1}, batch {self.batch_in_epoch}, step {self.step}")
 
     def _save(self, name: str) -> Path:
@@ -218,39 +209,25 @@ class Trainer:
         return self.ema if self.ema is not None else self.model
 
     def _forward(self, batch: dict) -> torch.Tensor:
-        with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
+        with autocast(self.device, self.amp):
             return self.model(batch).float()
 
     def _augment(self, batch: dict) -> dict:
-        """Light-direction jitter (a remedy): recompute light_dir from a perturbed source."""
+        """Light-direction jitter (a remedy): the same batch lit from a perturbed source."""
         jit = self.cfg.remedies.light_jitter_deg
         if jit <= 0:
             return batch
-        from neutex.geometry import directions_to
-        from neutex.render.lights import jitter_sources
-
-        src = jitter_sources(batch["light_source"], jit)
-        batch = dict(batch)
-        batch["light_dir"], batch["light_dist"] = directions_to(batch["position"], src)
-        return batch
+        return set_light(batch, jitter_sources(batch["light_source"], jit), None, self.shadows)
 
     def _smoothness(self, batch: dict) -> torch.Tensor:
         """Light-smoothness regulariser: f(mid) should be the mean of f(a) and f(b) for two
         nearby lights a, b (rotated about the up axis), in the encoded space."""
-        from neutex.geometry import directions_to
-        from neutex.render.lights import rotate_sources
-
         src = batch["light_source"]
         up = torch.as_tensor(self.data.up, dtype=src.dtype, device=src.device)
         ang = torch.full((src.shape[0],), math.radians(self.cfg.remedies.smoothness_angle_deg) / 2,
                          dtype=src.dtype, device=src.device)
-        preds = []
-        for a in (-ang, torch.zeros_like(ang), ang):
-            b = dict(batch)
-            b["light_dir"], b["light_dist"] = directions_to(batch["position"], rotate_sources(src, up, a))
-            preds.append(self._forward(b))
-        from neutex.train.losses import masked_l1
-
+        preds = [self._forward(set_light(batch, rotate_sources(src, up, a), None, self.shadows))
+                 for a in (-ang, torch.zeros_like(ang), ang)]
         return masked_l1(preds[1], 0.5 * (preds[0] + preds[2]), batch["mask"])
 
     def train_step(self, batch: dict) -> dict[str, float]:
@@ -292,60 +269,34 @@ class Trainer:
 
     # ------------------------------------------------------------------ validation & media
 
+    def _renderer(self, batch_size: int = 4) -> FrameRenderer:
+        return FrameRenderer(self._eval_model().eval(), self.encoding, self.device, self.amp, batch_size, self.shadows)
+
     @torch.no_grad()
     def validate(self) -> dict[str, dict[str, float]]:
-        """Masked image metrics per bucket on the fixed validation sample (linear + tone-mapped)."""
-        from neutex.data import PairLoader
-        from neutex.eval.metrics import aggregate, image_metrics
-        from neutex.render.frames import predict_linear
-
-        model = self._eval_model().eval()
-        out = {}
-        for bucket, pairs in self.val_pairs.items():
-            rows = []
-            for batch in PairLoader(self.data, pairs, batch_size=4, shuffle=False, seed=0, device=self.device):
-                pred = predict_linear(model, batch, self.encoding, self.amp)
-                m = image_metrics(pred, batch["target"] * batch["mask"], batch["mask"], white=self.white)
-                rows += [{k: float(v[i]) for k, v in m.items()} for i in range(pred.shape[0])]
-            out[bucket] = aggregate(rows)
+        """Masked image metrics per bucket on the fixed validation sample (the one evaluator,
+        :func:`~neutex.run.evaluate.measure_pairs`, as ``neutex eval`` uses)."""
+        r = self._renderer()
+        out = {b: measure_pairs(r, self.data, pairs, self.white)[0] for b, pairs in self.val_pairs.items()}
         self.model.train()
         return out
 
     @torch.no_grad()
     def render_probe(self) -> np.ndarray:
-        from neutex.data import PairLoader
-        from neutex.render.frames import predict_linear
-        from neutex.render.video import hstack, to_uint8
-
-        model = self._eval_model().eval()
-        batch = next(iter(PairLoader(self.data, self.probe_pair[None], batch_size=1, shuffle=False, seed=0,
-                                     device=self.device)))
-        pred = predict_linear(model, batch, self.encoding, self.amp)[0]
+        batch, pred = next(self._renderer(1).pairs(self.data, self.probe_pair[None]))
         self.model.train()
-        return hstack([to_uint8(batch["target"][0] * batch["mask"][0], self.white), to_uint8(pred, self.white)])
+        return hstack([to_uint8(batch["target"][0] * batch["mask"][0], self.white), to_uint8(pred[0], self.white)])
 
     @torch.no_grad()
     def render_sweep(self) -> tuple[np.ndarray, dict | None]:
-        """Render the per-epoch sweep; returns uint8 frames (GT | prediction when GT exists)
-        and the temporal metrics against the ground truth (or without it)."""
-        from neutex.eval.temporal import temporal_metrics
-        from neutex.render.frames import render_view
-        from neutex.render.video import hstack, to_uint8
-
-        sw = self.sweep
-        model = self._eval_model().eval()
-        pred = render_view(model, self.data, sw["view"], sw["sources"], self.encoding, self.device,
-                           autocast_dtype=self.amp)
+        """Render the per-epoch sweep (:func:`~neutex.run.evaluate.measure_sweep`); returns
+        uint8 frames (GT | prediction when GT exists) and its temporal metrics."""
+        m = measure_sweep(self._renderer(8), self.data, self.sweep)
         self.model.train()
-        mask = torch.from_numpy(np.array(self.data.mask[sw["view"]], bool))
-        gt = None
-        if sw["sequence"] is not None:
-            gt = torch.from_numpy(np.asarray(sw["sequence"].frames[sw["gt_index"]], np.float32)).permute(0, 3, 1, 2)
-            gt = gt * mask
-        tm = temporal_metrics(pred, gt, mask, fps=sw["fps"], periodic=sw["periodic"])
-        p8 = to_uint8(pred, self.white)
+        p8 = to_uint8(m["pred"], self.white)
+        gt = m["gt"]
         frames = p8 if gt is None else np.stack([hstack([g, p]) for g, p in zip(to_uint8(gt, self.white), p8)])
-        return frames, tm
+        return frames, m["temporal"]
 
     # ------------------------------------------------------------------ loop
 
@@ -354,19 +305,16 @@ class Trainer:
             f.write(json.dumps(row) + "\n")
 
     def _end_of_epoch(self) -> None:
-        from neutex.render.video import write_video
-
         e = self.epoch + 1
         val = self.validate()
         row: dict[str, Any] = {"epoch": e, "iteration": self.step, "kind": "val", "lr": self.sched.get_last_lr()[0],
-                               "buckets": val}
+                               "train_seconds": round(self.train_seconds, 3), "buckets": val}
         frames, tm = self.render_sweep()
-        write_video(frames, self.run / "videos" / "sweeps" / f"epoch-{e:04d}.mp4", fps=self.sweep["fps"])
+        write_video(frames, self.run / "videos" / "sweeps" / f"epoch-{e:04d}.mp4", fps=self.sweep.fps)
         if tm is not None:
-            row["temporal"] = {self.sweep["name"]: {k: v for k, v in tm.items() if k != "curves"}}
+            row["temporal"] = {self.sweep.name: {k: v for k, v in tm.items() if k != "curves"}}
         self._log(row)
-        held = [val[b]["psnr"] for b in HELD_OUT if b in val and math.isfinite(val[b]["psnr"])]
-        score = float(np.mean(held)) if held else val.get("train", {}).get("psnr", -math.inf)
+        score = held_out_psnr(val)
         self.sched.step()
         self.epoch, self.batch_in_epoch = e, 0
         self._save(epoch_checkpoint_name(e))
@@ -374,17 +322,13 @@ class Trainer:
             self.best = score
             self._save("best.pt")
         self._save("last.pt")
-        desc = "  ".join(f"{b} {v['psnr']:.2f}dB" for b, v in val.items())
+        desc = "  ".join(f"{b} {v['psnr']:.2f}dB" if v.get("psnr") is not None else f"{b} -" for b, v in val.items())
         self.console.print(f"epoch {e}/{self.epochs}: {desc}")
 
     def _finish_videos(self) -> None:
-        from neutex.render.video import caption, read_video, write_video
-
         probe_dir = self.run / "videos" / "probe"
         probes = sorted(probe_dir.glob("step-*.png"))
         if probes:
-            from PIL import Image
-
             write_video((caption(np.asarray(Image.open(p).convert("RGB")), f"step {int(p.stem[5:])}") for p in probes),
                         self.run / "videos" / "progress.mp4", fps=8)
         sweeps = sorted((self.run / "videos" / "sweeps").glob("epoch-*.mp4"))
@@ -394,19 +338,16 @@ class Trainer:
                     for f in read_video(p):
                         yield caption(f, f"epoch {int(p.stem[6:])}")
 
-            write_video(frames(), self.run / "videos" / "sweep_evolution.mp4", fps=self.sweep["fps"])
+            write_video(frames(), self.run / "videos" / "sweep_evolution.mp4", fps=self.sweep.fps)
 
     def train(self) -> Path:
         """Run (or resume) training to the configured number of epochs."""
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-        from neutex.render.video import write_png
-
         self.setup()
         cfg = self.cfg
         total = self.epochs * self.iters_per_epoch
         self.console.print(f"training {self.run}: {self.epochs} epochs x {self.iters_per_epoch} iterations, "
-                           f"{cfg.model.conditioning}, perceptual={getattr(self.loss, 'resolved', cfg.loss.perceptual)}, "
+                           f"model {cfg.model.preset} ({len(self.model.input_names)} inputs, {cfg.model.conditioning}), "
+                           f"perceptual={getattr(self.loss, 'resolved', cfg.loss.perceptual)}, "
                            f"device={self.device}, precision={cfg.precision}")
         self.model.train()
         cols = [TextColumn("epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
@@ -419,8 +360,14 @@ class Trainer:
             try:
                 while self.epoch < self.epochs:
                     self.loader.set_epoch(self.epoch, start_batch=self.batch_in_epoch)
-                    for batch in self.loader:
+                    batches = iter(self.loader)
+                    while True:
+                        ts = time.perf_counter()
+                        batch = next(batches, None)
+                        if batch is None:
+                            break
                         logs = self.train_step(batch)
+                        self.train_seconds += time.perf_counter() - ts
                         self.step += 1
                         self.batch_in_epoch += 1
                         its = (self.step - s0) / max(time.perf_counter() - t0, 1e-9)
@@ -439,8 +386,6 @@ class Trainer:
                 self.console.print(f"[yellow]stopped at epoch {self.epoch + 1}, step {self.step}; "
                                    f"checkpoint written; continue with --resume[/]")
         if not interrupted:
-            from neutex.eval.evaluate import plot_run_curves
-
             self._finish_videos()
             plot_run_curves(self.run)
             self.console.print(f"done: {self.run}")

@@ -1,0 +1,148 @@
+"""A run rebuilt from its folder alone (nerfstudio's ``eval_setup``): config, dataset, model
+with a checkpoint's weights, device, precision and the shadow caster its inputs need. Used by
+``neutex eval``, ``neutex render``, the report, the experiment runner and the viewer."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from neutex.config import config_from_dict
+from neutex.data.prepared import PreparedData
+from neutex.device import autocast_dtype, pick_device
+from neutex.errors import CheckpointError, ConfigError
+from neutex.jsonio import read_json_object
+from neutex.run.checkpoint import load_checkpoint, resolve_checkpoint
+from neutex.run.predict import FrameRenderer
+from neutex.train.config import TrainConfig
+
+
+def open_shadows(data, needed: bool, log=None):
+    """A :class:`~neutex.gbuffer.ShadowCaster` for ``data``'s mesh when the model needs cast
+    shadows; None when it does not, or when the dataset has no mesh (G-buffers given directly,
+    e.g. DiLiGenT): then the cues carry attached shadows only (n·l), and ``log`` says so."""
+    if not needed:
+        return None
+    if data.mesh_path is None:
+        if log is not None:
+            log("shadows: the dataset has no mesh (its G-buffers were given), so the radiance cues carry attached "
+                "shadows only")
+        return None
+    from neutex.capture.mesh import load_mesh
+    # moderngl (OpenGL) is heavy and optional: imported only when shadows are used
+    from neutex.gbuffer.shadow import ShadowCaster
+
+    return ShadowCaster(load_mesh(data.mesh_path))
+
+
+#: what a run folder written before the renderer-input registry meant by a missing model field.
+_LEGACY_MODEL = {"inputs": ["normal", "light_dir", "view_dir"], "texture_init": "random", "shadows": False,
+                 "residual": False}
+
+
+def upgrade_config_dict(d: dict[str, Any]) -> dict[str, Any]:
+    """A run's config dict from an older neutex, made loadable: models without an ``inputs``
+    list were the origin's three buffers (exp1 / exp2), with no cues, shadows or residual.
+
+    Examples:
+        >>> upgrade_config_dict({"model": {"conditioning": "concat"}})["model"]["preset"]
+        'exp2'
+    """
+    m = d.get("model")
+    if isinstance(m, dict) and "inputs" not in m:
+        m = {**_LEGACY_MODEL, **m}
+        m.setdefault("preset", "exp2" if m.get("conditioning") == "concat" else "exp1")
+        m.pop("multiplied_init_mean", None) if m.get("multiplied_init_mean") is None else None
+        d = {**d, "model": m}
+    return d
+
+
+@dataclass
+class LoadedRun:
+    """A run rebuilt from its folder: ``cfg`` (TrainConfig), ``extra`` (the rest of
+    config.json), ``data``, ``model`` (eval mode, on ``device``), the ``checkpoint`` file and
+    its ``epoch``, the ``white`` level, the autocast dtype ``amp`` and the ``shadows`` caster."""
+
+    run: Path
+    cfg: Any
+    extra: dict[str, Any]
+    data: PreparedData
+    model: torch.nn.Module
+    checkpoint: Path
+    epoch: int
+    white: float
+    device: torch.device
+    amp: torch.dtype | None = None
+    shadows: Any = None
+
+    @property
+    def encoding(self) -> str:
+        return self.cfg.data.encoding
+
+    def renderer(self, batch_size: int = 8, amp: torch.dtype | None | str = "run") -> FrameRenderer:
+        """A :class:`FrameRenderer` for this run's model (precision of the run unless ``amp`` is given)."""
+        return FrameRenderer(self.model, self.encoding, self.device, self.amp if amp == "run" else amp, batch_size,
+                             self.shadows)
+
+
+def read_run_config(run: str | Path):
+    """``(TrainConfig, config.json as a dict)`` of a run folder.
+
+    Raises:
+        CheckpointError: no config.json; ConfigError: an unreadable or invalid one (naming the key).
+    """
+    cfg_path = Path(run) / "config.json"
+    if not cfg_path.is_file():
+        raise CheckpointError(f"{cfg_path}: not a run folder (no config.json)")
+    extra = read_json_object(cfg_path, ConfigError)
+    d = upgrade_config_dict(extra.get("config", extra))
+    return config_from_dict(TrainConfig, d, where=cfg_path.name), extra
+
+
+def load_run(run: str | Path, checkpoint: str | int = "best", device: str = "auto",
+             data_path: str | Path | None = None, log=None) -> LoadedRun:
+    """Rebuild a run from ``RUN/config.json`` and one of its checkpoints.
+
+    The EMA weights are used when the run trained with ``remedies.ema`` (they are what
+    validation saw). ``data_path`` overrides the prepared dataset's location.
+
+    Raises:
+        CheckpointError: not a run folder, no such checkpoint, or weights that do not fit the config.
+    """
+    run = Path(run)
+    cfg, extra = read_run_config(run)
+    path = Path(data_path) if data_path else Path(extra.get("data", {}).get("path", cfg.data.path))
+    if not path.exists():
+        path = Path(cfg.data.path)
+    data = PreparedData.open(path)
+    dev = pick_device(device)
+    ck_path = resolve_checkpoint(run, checkpoint)
+    st = load_checkpoint(ck_path)
+    model = cfg.model.setup(cfg.data.encoding)
+    weights = st["ema"] if st.get("ema") else st["model"]
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{ck_path}: weights do not match the run's config ({str(exc).splitlines()[0]})") from None
+    model = model.to(dev).eval()
+    white = float(st.get("white", extra.get("resolved", {}).get("white_level", data.white_level)))
+    shadows = open_shadows(data, cfg.model.needs_visibility, log)
+    return LoadedRun(run, cfg, extra, data, model, ck_path, int(st["epoch"]), white, dev,
+                     autocast_dtype(cfg.precision, dev), shadows)
+
+
+def read_metrics(run: str | Path) -> list[dict[str, Any]]:
+    """The lines of ``RUN/metrics.jsonl`` (a torn last line, from an interruption, is skipped)."""
+    path = Path(run) / "metrics.jsonl"
+    rows = []
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return rows
