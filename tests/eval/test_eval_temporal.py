@@ -15,7 +15,9 @@ from neutex.eval.temporal import (
     jump_signal,
     light_curvature,
     log_luminance,
+    match_events,
     peak_ratio,
+    relative_log_luminance,
     temporal_difference_error,
     temporal_metrics,
 )
@@ -23,7 +25,10 @@ from neutex.eval.temporal import (
 KEYS = {
     "tde", "tde_rel", "jump_index", "jump_index_gt", "peak_ratio", "peak_ratio_gt",
     "patch_peak_p99", "worst_frame", "flagged_frames", "flagged_frames_gt", "curves",
+    "flagged_frames_relative", "events_pred", "events_gt", "spurious_jumps", "missed_events",
+    "n_spurious", "n_missed",
 }
+REL_CURVES = ("m_t_rel", "jump_t_rel", "threshold_t_rel")
 STEP = 1.02  # a 2 % brightness step
 
 
@@ -78,7 +83,10 @@ def test_step_is_flagged_exactly_at_k(sphere_seq, k):
     # the plotted curves use the same index: frame k holds the jump
     c = r["curves"]
     assert len(c["m_t"]) == len(c["dm_t"]) == len(c["tde_t"]) == len(c["jump_t"]) == 360
-    assert c["dm_t"][0] is None and c["tde_t"][0] is None
+    assert all(len(c[n]) == 360 for n in REL_CURVES)
+    assert c["dm_t"][0] is None and c["tde_t"][0] is None and c["jump_t_rel"][0] is None
+    assert max(range(1, 360), key=lambda i: abs(c["jump_t_rel"][i])) == k
+    assert c["m_t_rel"][k] - c["m_t_rel"][k - 1] == pytest.approx(r["flagged_frames"][0]["value"], abs=1e-5)
     assert max(range(1, 360), key=lambda i: abs(c["jump_t"][i])) == k
     assert max(range(1, 360), key=lambda i: c["tde_t"][i]) == k
 
@@ -123,6 +131,9 @@ def test_scaling_the_sequence_changes_no_scale_free_measure(sphere_seq):
         assert b[key] == pytest.approx(a[key], rel=1e-4), key
     assert b["tde"] == pytest.approx(7.0 * a["tde"], rel=1e-5)
     assert [f["frame"] for f in b["flagged_frames"]] == [f["frame"] for f in a["flagged_frames"]] == [60]
+    for key in ("flagged_frames_relative", "events_pred", "events_gt", "spurious_jumps", "missed_events"):
+        assert _frames(b[key]) == _frames(a[key]), key
+    assert b["curves"]["jump_t_rel"][1:] == pytest.approx(a["curves"]["jump_t_rel"][1:], abs=1e-6)
 
 
 def test_jump_index_scale_free_and_known_values():
@@ -217,6 +228,179 @@ def test_one_glint_pixel_is_not_a_jump(sphere_seq):
     assert r["jump_index"] == pytest.approx(temporal_metrics(gt, None, mask, fps=24)["jump_index"], rel=0.2)
 
 
+# ---------------------------------------------------------------- relative detector, spurious jumps, missed events
+
+STEP_FRAMES = (30, 45, 60, 90)
+
+
+def _frames(flags):
+    return [f["frame"] for f in flags]
+
+
+def _shadowed(sphere_seq, T=120, res=48, start=50, stop=80, dark=0.3, noise=0.0):
+    """The sphere sweep with a real event: a hard cast shadow (30 % light) falls on the left of
+    the view at frame ``start`` (a ~35 % brightness drop), its edge moves right, and it lifts at
+    ``stop``. ``noise``: per-pixel, per-frame relative noise (Monte-Carlo-like)."""
+    gt, mask = sphere_seq(T, res)
+    x = torch.linspace(-1, 1, res).view(1, 1, res)
+    t = torch.arange(T, dtype=torch.float32).view(T, 1, 1)
+    edge = -0.3 + 0.6 * (t - start) / (stop - start)
+    gt = gt * torch.where((t >= start) & (t < stop) & (x < edge), dark, 1.0)[:, None]
+    if noise:
+        gen = torch.Generator().manual_seed(7)
+        gt = gt * (1 + noise * torch.randn(gt.shape, generator=gen)).clamp_min(0)
+    return gt, mask
+
+
+@pytest.fixture(params=["smooth", "shadow", "shadow+noise"])
+def sweep(request, sphere_seq):
+    if request.param == "smooth":
+        return sphere_seq(120, 48)
+    return _shadowed(sphere_seq, noise=0.05 if request.param == "shadow+noise" else 0.0)
+
+
+def test_the_shadow_sweep_has_its_own_events(sphere_seq):
+    gt, mask = _shadowed(sphere_seq)
+    r = temporal_metrics(gt, gt, mask, fps=24, periodic=True)
+    assert _frames(r["events_gt"]) == _frames(r["flagged_frames_gt"]) == [50, 80]
+    assert r["events_gt"][0]["value"] < -0.3 and r["events_gt"][1]["value"] > 0.3
+
+
+@pytest.mark.parametrize("step", [1.02, 1 / 1.02, 1.05])
+@pytest.mark.parametrize("k", STEP_FRAMES)
+def test_relative_detector_finds_each_step_at_its_frame(sweep, step, k):
+    # the per-sequence detector on the shadowed sweep misses 2 % at 45 and 60 (the shadow's own
+    # jumps and noise raise its local bar); relative to the truth, they cancel
+    gt, mask = sweep
+    pred = gt.clone()
+    pred[k:] *= step
+    r = temporal_metrics(pred, gt, mask, fps=24, periodic=True)
+    assert _frames(r["flagged_frames_relative"]) == [k]
+    assert r["flagged_frames"] == r["flagged_frames_relative"]
+    assert r["flagged_frames"][0]["value"] == pytest.approx(math.log(step), rel=0.02)
+    assert r["flagged_frames"][0]["time_s"] == pytest.approx(k / 24)
+
+
+@pytest.mark.parametrize("step", [1.02, 1.05])
+def test_relative_detector_finds_all_steps_at_once(sweep, step):
+    gt, mask = sweep
+    pred = gt.clone()
+    for k in STEP_FRAMES:
+        pred[k:] *= step
+    for periodic in (True, False):
+        r = temporal_metrics(pred, gt, mask, fps=24, periodic=periodic)
+        assert _frames(r["flagged_frames"]) == list(STEP_FRAMES)
+
+
+def test_a_clean_copy_flags_nothing(sweep):
+    gt, mask = sweep
+    r = temporal_metrics(gt.clone(), gt, mask, fps=24, periodic=True)
+    assert r["flagged_frames"] == r["flagged_frames_relative"] == []
+    assert r["spurious_jumps"] == r["missed_events"] == [] and r["n_spurious"] == r["n_missed"] == 0
+    assert r["events_pred"] == r["events_gt"] == r["flagged_frames_gt"]
+    assert r["curves"]["threshold_t_rel"][1:] == [pytest.approx(0.01)] * 119  # the floor: nothing to cancel
+
+
+def test_a_noisy_drifting_copy_flags_nothing_and_steps_still_show(sweep):
+    # a slow 10 % brightness drift, 0.1 % frame flicker and 2 % per-pixel noise of its own (with
+    # k = 5, a 2 % step is found whatever the draw up to ~0.15 % flicker: σ(e) ≈ 1.5 σ(flicker))
+    gt, mask = sweep
+    gen = torch.Generator().manual_seed(1)
+    drift = 1 + 0.1 * torch.sin(2 * math.pi * torch.arange(120.0) / 120)
+    flicker = 1 + 0.001 * torch.randn(120, generator=gen)
+    pred = gt * (drift * flicker).view(120, 1, 1, 1) * (1 + 0.02 * torch.randn(gt.shape, generator=gen))
+    r = temporal_metrics(pred, gt, mask, fps=24, periodic=True)
+    assert r["flagged_frames"] == [] and r["n_spurious"] == 0
+    for k in STEP_FRAMES:
+        stepped = pred.clone()
+        stepped[k:] *= STEP
+        assert _frames(temporal_metrics(stepped, gt, mask, fps=24, periodic=True)["flagged_frames"]) == [k], k
+
+
+def test_a_constant_gain_cancels(sweep):
+    gt, mask = sweep
+    r = temporal_metrics(1.3 * gt, gt, mask, fps=24)
+    assert r["flagged_frames"] == [] and max(abs(v) for v in r["curves"]["jump_t_rel"][1:]) < 1e-5
+
+
+def test_a_prediction_without_the_truths_event_misses_it(sphere_seq):
+    gt, mask = _shadowed(sphere_seq)
+    smooth, _ = sphere_seq(120, 48)  # the "far too smooth" model: no shadow at all
+    r = temporal_metrics(smooth, gt, mask, fps=24, periodic=True)
+    assert _frames(r["missed_events"]) == [50, 80] and r["n_missed"] == 2
+    assert r["spurious_jumps"] == [] and r["n_spurious"] == 0
+    assert _frames(r["flagged_frames"]) == [50, 80]  # relative to the truth, the missing event is a jump
+    assert r["missed_events"] == r["events_gt"]  # the ground truth's flag dicts, unchanged
+
+
+def test_an_extra_step_is_a_spurious_jump(sphere_seq):
+    gt, mask = _shadowed(sphere_seq)
+    pred = gt.clone()
+    pred[20:] *= 1.05
+    r = temporal_metrics(pred, gt, mask, fps=24, periodic=True)
+    assert _frames(r["events_pred"]) == [20, 50, 80]
+    assert _frames(r["spurious_jumps"]) == [20] and r["n_spurious"] == 1
+    assert r["missed_events"] == [] and r["n_missed"] == 0
+    assert _frames(r["flagged_frames"]) == [20]
+    assert r["spurious_jumps"][0] == r["events_pred"][0]
+
+
+def test_an_event_one_frame_late_is_neither_spurious_nor_missed(sphere_seq):
+    gt, mask = _shadowed(sphere_seq)
+    late, _ = _shadowed(sphere_seq, start=51, stop=81)  # the truth's shadow, one frame late
+    r = temporal_metrics(late, gt, mask, fps=24, periodic=True)
+    assert _frames(r["events_pred"]) == [51, 81] and _frames(r["events_gt"]) == [50, 80]
+    assert r["n_spurious"] == r["n_missed"] == 0
+
+
+def test_without_gt_the_relative_keys_are_none(sweep):
+    gt, mask = sweep
+    r = temporal_metrics(gt, None, mask, fps=24)
+    for key in ("flagged_frames_relative", "events_gt", "spurious_jumps", "missed_events", "n_spurious", "n_missed"):
+        assert r[key] is None, key
+    assert r["flagged_frames"] == r["events_pred"]
+    assert all(r["curves"][c] is None for c in REL_CURVES)
+
+
+def test_a_step_in_a_glint_dominated_dark_frame_is_measured_exactly(sphere_seq):
+    # frames 50-70 almost black (1 % light) with a few grazing glints at 50x the display white:
+    # clipped at the white they carry most of those frames' display brightness. Each sweep
+    # clipped at its own white would not scale them (2 % reads ~0.5 %); the shared clip weight
+    # keeps the ratio exact
+    gt, mask = sphere_seq(120, 48)
+    gt[50:71] *= 0.01
+    ys, xs = torch.nonzero(mask, as_tuple=True)
+    gt[50:71, :, ys[:3], xs[:3]] = 50 * gt.amax()
+    for k in (55, 60, 70):
+        pred = gt.clone()
+        pred[k:] *= STEP
+        r = temporal_metrics(pred, gt, mask, fps=24)
+        assert _frames(r["flagged_frames"]) == [k]
+        assert r["flagged_frames"][0]["value"] == pytest.approx(math.log(STEP), rel=0.1)
+
+
+def test_relative_log_luminance_known_values():
+    g = torch.tensor([1.0, 2.0, 4.0, 0.5, 0.0, 0.0, 1.0], dtype=torch.float64)
+    s = torch.tensor([1.0, 1.0, 1.1, 1.1, 1.1, 1.1, 1.1], dtype=torch.float64)
+    r = relative_log_luminance(s * g, g)
+    assert r[0] == 0 and abs(r[1]) < 1e-12 and r.shape == (7,)
+    q = min(2.0 / g.mean().item(), 2.0 / (s * g).mean().item())  # the darker of frames 1, 2 in either sweep
+    assert r[2].item() == pytest.approx(q / (q + 1e-3) * math.log(1.1), rel=1e-9)  # Δr damped by w
+    assert torch.allclose(r[2:4], r[2].expand(2)) and torch.isfinite(r).all()
+    assert torch.equal(r[4:], r[3].expand(3))  # black frames: w = 0, nothing changes
+    assert torch.allclose(relative_log_luminance(7 * s * g, 3 * g), r)  # scale-free
+    with pytest.raises(DataError, match="lum_gt"):
+        relative_log_luminance(g, g[None])
+
+
+def test_match_events():
+    assert match_events([5, 20, 21, 60], [6, 40, 59]) == ([20, 21], [40])
+    assert match_events([5], [7]) == ([5], [7])
+    assert match_events([5], [7], tolerance=2) == ([], [])
+    assert match_events([], [3]) == ([], [3]) and match_events([3], []) == ([3], [])
+    assert match_events([], []) == ([], [])
+
+
 # ---------------------------------------------------------------- tDE
 
 def test_tde_known_values_and_masked_mean_equivalence():
@@ -307,6 +491,12 @@ def test_output_is_strict_json(sphere_seq):
     for g in (gt, None):
         r = temporal_metrics(gt * 1.01, g, mask, fps=24)
         json.dumps(r, allow_nan=False)
+    # a black prediction (a broken model) or truth: no ratio, nothing flagged, still strict JSON
+    for p, g in ((torch.zeros_like(gt), gt), (gt, torch.zeros_like(gt))):
+        r = temporal_metrics(p, g, mask, fps=24)
+        json.dumps(r, allow_nan=False)
+        assert r["flagged_frames_relative"] == []
+    json.dumps(temporal_metrics(gt - 0.5, gt, mask, fps=24), allow_nan=False)  # negative values
 
 
 def test_accepts_float16_numpy(sphere_seq):

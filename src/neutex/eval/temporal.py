@@ -4,6 +4,12 @@ All measures are masked (object pixels only) and documented with their formulas 
 ``docs/metrics.md``. The main entry point is :func:`temporal_metrics`, whose dict goes into
 ``eval.json["temporal"][<sequence>]``.
 
+Two jump detectors: the per-sequence one (:func:`flag_jumps` of a sweep's own log-luminance:
+its *events*) and, with ground truth, the relative one (:func:`flag_jumps` of
+:func:`relative_log_luminance`: where the prediction's change differs from the truth's, so
+the truth's own events cancel). :func:`match_events` sorts the prediction's events into those
+the truth has and *spurious jumps*, and the truth's into those reproduced and *missed events*.
+
 Index convention (one for every per-frame quantity): a quantity about the change between
 frames ``k-1`` and ``k`` belongs to frame ``k``, the first frame after the change. A brightness
 step that makes frames ``k, k+1, ...`` brighter is flagged at ``k``, and tDE's worst frame is
@@ -53,6 +59,17 @@ PATCH_MIN_COVERAGE = 0.5
 PATCH_QUANTILE = 0.99
 #: frames processed at once (bounds the temporaries: chunk × 3 × H × W floats).
 CHUNK_FRAMES = 32
+#: dark floor ρ of the relative signal (:func:`relative_log_luminance`): its frame-to-frame
+#: changes are damped by ``q / (q + ρ)``, q = the darker frame's brightness relative to its
+#: sweep's mean. Much smaller than :data:`DARK_FLOOR`: the ratio of the two renders is measured
+#: nearly exactly down to ~1 % of the mean (the light behind the object; a 2 % step reads 0.018
+#: there) and damped only in almost black frames.
+REL_DARK_FLOOR = 1e-3
+#: absolute floor of the relative detector's threshold in log units (≈ 1 % brightness: half of
+#: the 2 % step it must find, twice the absolute detector's floor).
+REL_JUMP_FLOOR = 0.01
+#: an event of the prediction and one of the ground truth match when at most this many frames apart.
+EVENT_TOLERANCE = 1
 
 
 def _as_sequence(x, name: str) -> torch.Tensor:
@@ -84,7 +101,8 @@ def _scan(pred: torch.Tensor, gt: torch.Tensor | None, mask: torch.Tensor, patch
     Background pixels are replaced by 0 before anything is summed, so they never count (NaN
     included). Returns ``glob`` ``(T,)`` mean display luminance (each pixel clipped at the
     sequence's :data:`WHITE_QUANTILE` white) and ``tiles`` ``(T, P)`` mean luminance of pred (and
-    ``glob_gt``, ``tiles_gt``, ``tde_t``, ``gdiff_t`` when ``gt`` is given), and ``tile_xy``
+    ``glob_gt``, ``tiles_gt``, ``tde_t``, ``gdiff_t`` when ``gt`` is given, and ``rel``,
+    ``rel_gt`` ``(T,)``: the co-clipped means of :func:`relative_log_luminance`), and ``tile_xy``
     ``(P, 2)``: each kept tile's top-left pixel (x, y).
     """
     t = pred.shape[0]
@@ -120,25 +138,34 @@ def _scan(pred: torch.Tensor, gt: torch.Tensor | None, mask: torch.Tensor, patch
         y = torch.einsum("tchw,c->thw", x, luma)
         tiles = F.pad(y, (0, pw, 0, ph)).view(y.shape[0], nth, patch, ntw, patch).sum((2, 4)).flatten(1)
         # background is 0 (<= white), NaN stays NaN and is reported by the caller
-        return torch.minimum(y, white).sum((1, 2)) / n_obj, tiles[:, valid] / cnt
+        return torch.minimum(y, white).sum((1, 2)) / n_obj, tiles[:, valid] / cnt, y
 
-    out: dict[str, list] = {k: [] for k in ("glob", "tiles", "glob_gt", "tiles_gt", "tde_t", "gdiff_t")}
+    keys = ("glob", "tiles", "glob_gt", "tiles_gt", "rel", "rel_gt", "tde_t", "gdiff_t")
+    out: dict[str, list] = {k: [] for k in keys}
     white_p = display_white(pred) if lum else None
     white_g = display_white(gt) if lum and gt is not None else None
+    if white_g is not None:  # a black render (white 0) keeps weight 1, not 0/0
+        tiny = torch.finfo(dt).tiny
+        wp_rel, wg_rel = white_p.clamp_min(tiny), white_g.clamp_min(tiny)
     prev_r = prev_g = None
     for s in range(0, t, CHUNK_FRAMES):
         xp = crop(pred, s)
         if lum:
-            g_, t_ = lum_stats(xp, white_p)
+            g_, t_, yp = lum_stats(xp, white_p)
             out["glob"].append(g_)
             out["tiles"].append(t_)
         if gt is None:
             continue
         xg = crop(gt, s)
         if lum:
-            g_, t_ = lum_stats(xg, white_g)
+            g_, t_, yg = lum_stats(xg, white_g)
             out["glob_gt"].append(g_)
             out["tiles_gt"].append(t_)
+            # one clip weight per pixel for both renders: that of its brighter side (relative to
+            # each render's white), so P = s·G in a frame gives exactly s in the ratio of the sums
+            f = torch.minimum(wp_rel / yp.clamp_min(wp_rel), wg_rel / yg.clamp_min(wg_rel))
+            out["rel"].append((f * yp).sum((1, 2)) / n_obj)
+            out["rel_gt"].append((f * yg).sum((1, 2)) / n_obj)
         r = xp - xg
         r_all = r if prev_r is None else torch.cat([prev_r, r])
         g_all = xg if prev_g is None else torch.cat([prev_g, xg])
@@ -419,6 +446,81 @@ def flag_jumps(
     return flagged, thr, e
 
 
+def relative_log_luminance(lum_pred: torch.Tensor, lum_gt: torch.Tensor,
+                           dark_floor: float = REL_DARK_FLOOR) -> torch.Tensor:
+    """The prediction's log-brightness relative to the ground truth's, per frame, up to a constant.
+
+    ``r_0 = 0``, ``r_t = r_{t−1} + w_t · (Δℓ^P_t − Δℓ^G_t)`` with ``ℓ^X_t = log Ȳ^X_t`` and
+    ``Δℓ_t = ℓ_t − ℓ_{t−1}``: the difference of the two sweeps' frame-to-frame log changes, so
+    what they have in common cancels — the moving light, the ground truth's own events that the
+    prediction reproduces, and any gain, constant or not (``P_t = s_t G_t`` gives
+    ``Δr_t = w_t log(s_t / s_{t−1})``: exactly 0 wherever ``s`` does not change, and the step's
+    height where it does). The darkness weight ``w_t = q_t / (q_t + ρ)``, ``ρ = dark_floor``,
+    ``q_t = min(Ȳ^P_{t−1}, Ȳ^P_t) / mean Ȳ^P`` or the same of ``G``, whichever is darker, damps
+    changes between frames darker than ~ρ of their sweep's mean brightness (where two almost
+    black renders have no meaningful ratio): w = 0.91 at 1 % of the mean, 0.5 at ρ.
+
+    Args:
+        lum_pred, lum_gt: ``(T,)`` mean (display) luminance of prediction and ground truth.
+        dark_floor: ρ, relative to each sequence's mean.
+
+    Returns:
+        ``(T,)`` ``r``.
+
+    Examples:
+        >>> g = torch.tensor([1.0, 0.5, 0.01, 0.5, 1.0])
+        >>> relative_log_luminance(3 * g, g).abs().max().item() < 1e-6  # a constant gain cancels
+        True
+        >>> p = g.clone(); p[2:] *= 1.02  # a 2 % step at frame 2, at 1.7 % of the mean brightness
+        >>> p[4:] *= 1.05  # and 5 % at frame 4
+        >>> [round(v, 4) for v in torch.diff(relative_log_luminance(p, g)).tolist()]
+        [0.0, 0.0187, 0.0, 0.0487]
+    """
+    check_shape(lum_pred, "T", "lum_pred")
+    check_shape(lum_gt, "T", "lum_gt")
+
+    def darkness_and_log(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        y = y.clamp_min(0)
+        mean = y.mean()
+        q = y / mean.clamp_min(1e-30)
+        return torch.minimum(q[1:], q[:-1]), torch.log(y + 1e-12 * mean + 1e-30)
+
+    qp, lp = darkness_and_log(lum_pred)
+    qg, lg = darkness_and_log(lum_gt)
+    q = torch.minimum(qp, qg)
+    w = q / (q + dark_floor)
+    dr = w * (torch.diff(lp) - torch.diff(lg))
+    return torch.cat([dr.new_zeros(1), torch.cumsum(dr, 0)])
+
+
+def match_events(frames_pred, frames_gt, tolerance: int = EVENT_TOLERANCE) -> tuple[list[int], list[int]]:
+    """Which events of the prediction the ground truth does not have, and the reverse.
+
+    An event is a frame flagged by the per-sequence detector (:func:`flag_jumps`). A predicted
+    event at ``k`` is *spurious* when no ground-truth event lies in ``[k − tolerance, k + tolerance]``;
+    a ground-truth event at ``j`` is *missed* when no predicted event lies in
+    ``[j − tolerance, j + tolerance]``.
+
+    Args:
+        frames_pred, frames_gt: frame indices (sequences of int).
+        tolerance: largest frame distance of a match.
+
+    Returns:
+        ``(spurious, missed)``: the unmatched predicted frames and the unmatched ground-truth
+        frames, each in its input order.
+
+    Examples:
+        >>> match_events([12, 40, 41, 90], [41, 60, 91])
+        ([12], [60])
+    """
+    p = torch.as_tensor(list(frames_pred), dtype=torch.long).view(-1, 1)
+    g = torch.as_tensor(list(frames_gt), dtype=torch.long).view(1, -1)
+    near = (p - g).abs() <= tolerance  # (n_pred, n_gt)
+    spurious = p[:, 0][~near.any(1)].tolist()
+    missed = g[0][~near.any(0)].tolist()
+    return spurious, missed
+
+
 def frame_subsample(num_frames: int, max_frames: int | None) -> np.ndarray:
     """Indices of at most ``max_frames`` of a sequence's ``num_frames`` frames at one stride.
 
@@ -525,6 +627,7 @@ def temporal_metrics(
     patch: int = 8,
     floor: float = JUMP_FLOOR,
     periodic: bool = False,
+    rel_floor: float = REL_JUMP_FLOOR,
 ) -> dict:
     """Temporal stability of one video (a light sweep at a fixed view), for ``eval.json``.
 
@@ -539,11 +642,13 @@ def temporal_metrics(
         periodic: the video is one loop of the light (frame T would be frame 0; see
             :func:`closes_loop`): the jump signal continues across the wrap instead of
             extrapolating at the ends.
+        rel_floor: absolute threshold floor of the relative detector (log units).
 
     Returns:
         ``{"tde", "tde_rel", "jump_index", "jump_index_gt", "peak_ratio", "peak_ratio_gt",
-        "patch_peak_p99", "worst_frame", "flagged_frames", "flagged_frames_gt", "curves"}``;
-        keys that need ground truth are ``None`` without it:
+        "patch_peak_p99", "worst_frame", "flagged_frames", "flagged_frames_relative",
+        "flagged_frames_gt", "events_pred", "events_gt", "spurious_jumps", "missed_events",
+        "n_spurious", "n_missed", "curves"}``; keys that need ground truth are ``None`` without it:
 
         - ``tde``, ``tde_rel``, ``worst_frame``: :func:`temporal_difference_error`;
         - ``jump_index(_gt)``: :func:`jump_index` of the log-luminance ``m_t``
@@ -551,21 +656,44 @@ def temporal_metrics(
         - ``peak_ratio(_gt)``: :func:`peak_ratio` of ``m_t``;
         - ``patch_peak_p99``: the :data:`PATCH_QUANTILE` quantile over tiles of each tile's
           largest one-frame jump (:func:`patch_jumps`; fraction of the mean luminance);
-        - ``flagged_frames(_gt)``: :func:`flag_jumps` of ``m_t``.
+        - ``events_pred``, ``events_gt`` (= ``flagged_frames_gt``): each sweep's own jumps,
+          :func:`flag_jumps` of its ``m_t`` (the per-sequence detector);
+        - ``flagged_frames_relative``: jumps of the prediction *relative to* the ground truth,
+          :func:`flag_jumps` of :func:`relative_log_luminance` with floor ``rel_floor``: the
+          ground truth's own events cancel, so every frame flagged here is a frame where the
+          prediction's change differs from the truth's;
+        - ``flagged_frames``: the jumps to look at: ``flagged_frames_relative`` with ground
+          truth, ``events_pred`` without;
+        - ``spurious_jumps``, ``missed_events``: :func:`match_events` of ``events_pred`` and
+          ``events_gt`` (the prediction's events that the truth does not have within
+          ±:data:`EVENT_TOLERANCE` frames, and the reverse); ``n_spurious``, ``n_missed``
+          count them.
+
+        Every list of frames holds ``{"frame", "time_s", "value", "threshold"}`` dicts
+        (:func:`flag_jumps`).
 
         ``curves`` holds per-frame lists of length T (``None`` at frame 0 for differences):
-        ``m_t, dm_t, jump_t, threshold_t, tde_t`` and the GT's ``m_t_gt, dm_t_gt, jump_t_gt,
-        threshold_t_gt``; and scalars ``fps, patch_peak_p99_gt, patch_peak_max, patch_peak_max_gt``
-        and ``patch_peak_at`` = ``{"frame", "time_s", "x", "y"}`` (the worst tile's top-left
-        pixel and the frame of its jump).
+        ``m_t, dm_t, jump_t, threshold_t, tde_t`` (``jump_t``, ``threshold_t``: the per-sequence
+        detector on the prediction), the GT's ``m_t_gt, dm_t_gt, jump_t_gt, threshold_t_gt``, the
+        relative detector's ``m_t_rel`` (``r_t``), ``jump_t_rel``, ``threshold_t_rel``; and
+        scalars ``fps, patch_peak_p99_gt, patch_peak_max, patch_peak_max_gt`` and
+        ``patch_peak_at`` = ``{"frame", "time_s", "x", "y"}`` (the worst tile's top-left pixel
+        and the frame of its jump).
 
     Examples:
         >>> t = torch.arange(96.0)
         >>> gt = (1.5 + torch.sin(t / 16)).view(96, 1, 1, 1).expand(96, 3, 16, 16).clone()
-        >>> pred = gt.clone(); pred[20:] *= 1.02
+        >>> gt[60:] *= 1.2  # an event of the truth (a shadow edge)
+        >>> pred = gt.clone(); pred[20:] *= 1.02  # a 2 % jump of the prediction alone
         >>> r = temporal_metrics(pred, gt, torch.ones(16, 16, dtype=torch.bool), fps=24)
-        >>> r["worst_frame"], [f["frame"] for f in r["flagged_frames"]], r["flagged_frames_gt"]
-        (20, [20], [])
+        >>> r["worst_frame"], [f["frame"] for f in r["flagged_frames"]]
+        (20, [20])
+        >>> [[f["frame"] for f in r[k]] for k in ("events_pred", "events_gt", "spurious_jumps", "missed_events")]
+        [[20, 60], [60], [20], []]
+        >>> smooth = gt.clone(); smooth[60:] /= 1.2  # a prediction without the truth's event
+        >>> r = temporal_metrics(smooth, gt, torch.ones(16, 16, dtype=torch.bool), fps=24)
+        >>> [f["frame"] for f in r["flagged_frames"]], [f["frame"] for f in r["missed_events"]], r["n_spurious"]
+        ([60], [60], 0)
     """
     pred = _as_sequence(pred, "pred")
     t, _, h, w = pred.shape
@@ -602,9 +730,17 @@ def temporal_metrics(
     sg = per_sequence(scan["glob_gt"], scan["tiles_gt"], "gt") if gt is not None else None
     tde = tde_rel = worst = None
     tde_t = None
+    rel = spurious = missed = None
     if gt is not None:
         tde, tde_rel, tde_t = _tde_summary(scan["tde_t"], scan["gdiff_t"])
         worst = int(tde_t.argmax()) + 1
+        r = relative_log_luminance(scan["rel"], scan["rel_gt"])
+        flagged, thr, e = flag_jumps(r, fps, threshold_k, rel_floor, periodic=periodic)
+        rel = {"r": r, "e": e, "thr": thr, "flagged": flagged}
+        s_frames, m_frames = (set(v) for v in match_events([f["frame"] for f in sp["flagged"]],
+                                                             [f["frame"] for f in sg["flagged"]]))
+        spurious = [f for f in sp["flagged"] if f["frame"] in s_frames]
+        missed = [f for f in sg["flagged"] if f["frame"] in m_frames]
     dm = torch.diff(sp["m"])
     curves = {
         "fps": float(fps),
@@ -617,6 +753,9 @@ def temporal_metrics(
         "dm_t_gt": _curve(torch.diff(sg["m"]), True) if sg else None,
         "jump_t_gt": _curve(sg["e"], True) if sg else None,
         "threshold_t_gt": _curve(sg["thr"], True) if sg else None,
+        "m_t_rel": _curve(rel["r"], False) if rel else None,
+        "jump_t_rel": _curve(rel["e"], True) if rel else None,
+        "threshold_t_rel": _curve(rel["thr"], True) if rel else None,
         "patch_peak_p99_gt": sg["p99"] if sg else None,
         "patch_peak_max": sp["pmax"],
         "patch_peak_at": sp["pat"],
@@ -631,8 +770,15 @@ def temporal_metrics(
         "peak_ratio_gt": sg["peak"] if sg else None,
         "patch_peak_p99": sp["p99"],
         "worst_frame": worst,
-        "flagged_frames": sp["flagged"],
+        "flagged_frames": rel["flagged"] if rel else sp["flagged"],
+        "flagged_frames_relative": rel["flagged"] if rel else None,
         "flagged_frames_gt": sg["flagged"] if sg else None,
+        "events_pred": sp["flagged"],
+        "events_gt": sg["flagged"] if sg else None,
+        "spurious_jumps": spurious,
+        "missed_events": missed,
+        "n_spurious": len(spurious) if rel else None,
+        "n_missed": len(missed) if rel else None,
         "curves": curves,
     }
 
