@@ -129,7 +129,8 @@ def nearest_light_predictions(
     and channel, with ``S = I · max(n·l, 0) / r²`` (:func:`lambert_shading`) and the floor
     ``f_c = min_shading · max_{object} S_c``: where the chosen light barely lights a pixel the
     ratio is bounded by ``S_t / f_c`` instead of blowing up (a pixel the chosen light does not
-    light at all stays as dark as it is in ``img_c``). Exact for a Lambertian object wherever
+    light at all stays as dark as it is in ``img_c``; a chosen light that lights no pixel of
+    the object leaves the image unscaled). Exact for a Lambertian object wherever
     ``S_c ≥ f_c``; where the floor applies it lies between 0 and the exact value. Outside
     ``mask`` the chosen image is returned unscaled.
 
@@ -180,7 +181,8 @@ def nearest_light_predictions(
         s_c = lambert_shading(position, normal, seen[c], i_seen[c])
         peak = torch.where(m[None, :, :, None], s_c, torch.zeros(())).amax(dim=(1, 2), keepdim=True)
         ratio = s_t / torch.maximum(s_c, (min_shading * peak).clamp_min(1e-20))
-        ratio = torch.where(m[None, :, :, None], ratio, torch.ones(()))
+        # a chosen light that lights none of the object gives no shading to rescale by
+        ratio = torch.where(m[None, :, :, None] & (peak > 0), ratio, torch.ones(()))
         out.append(chosen[s:s + chunk] * ratio)
     return torch.cat(out)
 
