@@ -44,18 +44,27 @@ class EvalCommand:
         con = Console()
         if res["selection"]:
             con.print(f"selected epoch {res['selection']['epoch']}: {res['selection']['reason']}")
-        t = Table(title=f"{self.run} — {res['checkpoint']} (epoch {res['epoch']})")
-        for col in ("bucket", "n", "PSNR", "PSNR tm", "SSIM", "MAE", "baseline PSNR"):
+        t = Table(title=f"{self.run} — {res['checkpoint']} (epoch {res['epoch']}); NL = nearest-light baseline")
+        cols = [("psnr", "PSNR", ".2f"), ("psnr_tonemapped", "PSNR tm", ".2f"), ("ssim", "SSIM", ".4f")]
+        t.add_column("bucket", no_wrap=True, min_width=11)
+        for col in ("n", *(c for _, name, _ in cols for c in (name, "NL")), "MAE"):
             t.add_column(col, justify="right")
         base = res["baselines"]["nearest_light"]
         for b, m in res["buckets"].items():
-            bp = base.get(b, {}).get("psnr")
-            t.add_row(b, str(m["n"]), f"{m['psnr']:.2f}", f"{m['psnr_tonemapped']:.2f}", f"{m['ssim']:.4f}",
-                      f"{m['mae']:.4g}", "—" if bp is None else f"{bp:.2f}")
+            bm = base.get(b, {})
+            cells = []
+            for key, _, fmt in cols:
+                cells += ["—" if m.get(key) is None else format(m[key], fmt),
+                          "—" if bm.get(key) is None else format(bm[key], fmt)]
+            t.add_row(b, str(m["n"]), *cells, "—" if m.get("mae") is None else f"{m['mae']:.4g}")
         con.print(t)
         for name, tm in res["temporal"].items():
             flagged = [f["frame"] for f in tm["flagged_frames"]]
-            con.print(f"{name}: tDE_rel {tm['tde_rel'] if tm['tde_rel'] is None else round(tm['tde_rel'], 4)}, "
-                      f"J {tm['jump_index']:.4g} (GT {tm['jump_index_gt'] if tm['jump_index_gt'] is None else round(tm['jump_index_gt'], 4)}), "
-                      f"flagged frames {flagged}")
+            line = (f"{name}: tDE_rel {tm['tde_rel'] if tm['tde_rel'] is None else round(tm['tde_rel'], 4)}, "
+                    f"J {tm['jump_index']:.4g} (GT {tm['jump_index_gt'] if tm['jump_index_gt'] is None else round(tm['jump_index_gt'], 4)}), "
+                    f"flagged frames {flagged}")
+            if tm.get("n_spurious") is not None:
+                line += (f", spurious jumps {[f['frame'] for f in tm['spurious_jumps']]}, "
+                         f"missed events {[f['frame'] for f in tm['missed_events']]}")
+            con.print(line, markup=False)
         con.print(f"wrote {self.run / 'eval.json'}")

@@ -95,12 +95,14 @@ def plot_temporal(result: Mapping, out_png, title: str = "") -> Path:
 
     ax = axes[1]
     dm = [abs(v) for v in _arr(c["dm_t"])]
-    e = [abs(v) for v in _arr(c["jump_t"])]
+    relative = c.get("jump_t_rel") is not None  # with ground truth, the flags are relative to it
+    e = [abs(v) for v in _arr(c["jump_t_rel" if relative else "jump_t"])]
     ax.plot(frames, dm, color="C0", lw=0.8, alpha=0.35, label="|Δm_t| prediction")
     if has_gt and c.get("dm_t_gt") is not None:
         ax.plot(frames, [abs(v) for v in _arr(c["dm_t_gt"])], color="k", lw=0.8, ls="--", alpha=0.35, label="|Δm_t| GT")
-    ax.plot(frames, e, color="C1", lw=1.2, label="|e_t| jump signal (detrended)")
-    thr = c.get("threshold_t")
+    ax.plot(frames, e, color="C1", lw=1.2,
+            label="|e_t| jump signal relative to GT" if relative else "|e_t| jump signal (detrended)")
+    thr = c.get("threshold_t_rel" if relative else "threshold_t")
     if thr is not None:
         ax.plot(frames, _arr(thr), color="C3", ls="--", lw=1.0, label="threshold on |e_t| (local)")
     for k in flagged:
@@ -108,7 +110,13 @@ def plot_temporal(result: Mapping, out_png, title: str = "") -> Path:
     if flagged:
         ax.plot(flagged, [e[k] for k in flagged], "v", color="C3", ms=7, label=f"flagged ({len(flagged)})")
     if flagged_gt:
-        ax.plot(flagged_gt, [e[k] for k in flagged_gt], "o", mfc="none", color="k", ms=8, label=f"flagged in GT ({len(flagged_gt)})")
+        ax.plot(flagged_gt, [e[k] for k in flagged_gt], "o", mfc="none", color="k", ms=8, label=f"events in GT ({len(flagged_gt)})")
+    missed = [f["frame"] for f in result.get("missed_events") or []]
+    spurious = [f["frame"] for f in result.get("spurious_jumps") or []]
+    if missed:
+        ax.plot(missed, [e[k] for k in missed], "x", color="C4", ms=8, label=f"missed events ({len(missed)})")
+    if spurious:
+        ax.plot(spurious, [e[k] for k in spurious], "^", color="C5", ms=7, label=f"spurious jumps ({len(spurious)})")
     ax.set_ylabel("log-luminance step")
     ax.margins(y=0.15)
     ax.legend(loc="upper right", fontsize=7, ncol=2)

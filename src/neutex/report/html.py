@@ -268,6 +268,10 @@ def render_html(summary: dict) -> str:
     a("</div>")
 
     a("<h2 id='temporal'>Temporal stability</h2>")
+    a("<p class='meta'>With ground truth, <b>flagged frames</b> are jumps of the prediction relative to the ground "
+      "truth (its own events cancel); <b>spurious jumps</b> are jumps the prediction has and the ground truth does "
+      "not (within ±1 frame), <b>missed events</b> the ground truth's jumps (a cast shadow's edge, a glint) the "
+      "prediction smooths away (docs/metrics.md).</p>")
     a("<p class='meta'>tDE_rel: the temporal-difference error of the sweep relative to the ground truth's own "
       "frame-to-frame change; J: jump index of the log-luminance (brightness jumps; the ground truth's J is the "
       "floor). Flagged frames are frames after a jump above the threshold. See docs/metrics.md.</p>")
@@ -337,7 +341,8 @@ def _temporal_table(summary: dict) -> str:
     if not seqs:
         return "<p class='meta'>No light sweep was evaluated.</p>"
     head = ("<tr><th class='name'>sweep</th><th class='name'>variant</th><th>tDE</th><th>tDE_rel ↓</th><th>J ↓</th>"
-            "<th>J of GT</th><th>peak ratio</th><th class='name'>flagged frames</th></tr>")
+            "<th>J of GT</th><th>peak ratio</th><th class='name'>flagged frames</th>"
+            "<th class='name'>spurious jumps ↓</th><th class='name'>missed events ↓</th></tr>")
     rows = []
     for s in seqs:
         cands = [(v["name"], (v.get("temporal") or {}).get(s)) for v in summary["variants"] if (v.get("temporal") or {}).get(s)]
@@ -354,9 +359,19 @@ def _temporal_table(summary: dict) -> str:
                 f"<td class='{'best' if br else ''}'>{_fmt(t.get('tde_rel'), '{:.3f}')}{' ★' if br else ''}</td>"
                 f"<td class='{'best' if bj else ''}'>{_fmt(t.get('jump_index'), '{:.3f}')}{' ★' if bj else ''}</td>"
                 f"<td>{_fmt(t.get('jump_index_gt'), '{:.3f}')}</td><td>{_fmt(t.get('peak_ratio'), '{:.3g}')}</td>"
-                f"<td class='name'>{_e(', '.join(map(str, flagged)) or 'none')}</td></tr>")
+                f"<td class='name'>{_e(', '.join(map(str, flagged)) or 'none')}</td>"
+                f"<td class='name'>{_events(t.get('spurious_jumps'))}</td>"
+                f"<td class='name'>{_events(t.get('missed_events'))}</td></tr>")
     return (f"<table class='temporal' data-rows='{len(rows)}'><thead>{head}</thead><tbody>{''.join(rows)}"
             "</tbody></table>")
+
+
+def _events(events: list | None) -> str:
+    """``n: frames`` of a spurious-jump / missed-event list; ``—`` without ground truth."""
+    if events is None:
+        return "—"
+    frames = [str(e.get("frame")) for e in events]
+    return _e(f"{len(frames)}: {', '.join(frames)}" if frames else "0")
 
 
 def _times_table(summary: dict) -> str:
