@@ -271,7 +271,7 @@ def compute_inputs(batch: Mapping[str, torch.Tensor] | PixelGeometry, names: Seq
 
 @register_input("normal", 3, False, "world-space unit normal")
 def _normal(g: PixelGeometry) -> torch.Tensor:
-    return g.normal
+    return g.normal * g.mask
 
 
 @register_input("light_dir", 3, True, "unit direction surface -> light (the origin's light input)")
@@ -281,7 +281,7 @@ def _light_dir(g: PixelGeometry) -> torch.Tensor:
 
 @register_input("view_dir", 3, False, "unit direction surface -> camera")
 def _view_dir(g: PixelGeometry) -> torch.Tensor:
-    return g.view_dir
+    return g.view_dir * g.mask
 
 
 @register_input("cosine", 1, True, "Lambertian cosine max(n·l, 0) (the former --model.shading-cue)")
