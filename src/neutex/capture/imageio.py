@@ -9,7 +9,11 @@ decoded to linear); JPEG is always sRGB-encoded and always decoded to linear.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import struct
+import sys
+import threading
 import zlib
 from pathlib import Path
 from typing import Literal
@@ -38,6 +42,32 @@ class ImageReadError(CaptureError):
         self.problem = problem
 
 
+_QUIET_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Silence what C libraries (OpenCV's ``[ WARN:0@0.008] ...``, OpenEXR's ``Warning: ...``)
+    write to the process's stderr while a file is decoded: a bad file becomes one
+    :class:`ImageReadError` from neutex, with no library lines before it. Python's own
+    ``sys.stderr`` is flushed first and restored after."""
+    with _QUIET_LOCK:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError, AttributeError):  # no real fd 2 (embedded interpreters)
+            yield
+            return
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
+
+
 def png_bit_depth(path: str | Path) -> int:
     """The bit depth (1, 2, 4, 8 or 16) written in a PNG's IHDR chunk."""
     with open(path, "rb") as f:
@@ -53,7 +83,8 @@ def _read_png_codes(path: Path) -> np.ndarray:
 
     png_bit_depth(path)  # a clear error for a non-PNG or a cut header
     data = np.fromfile(path, np.uint8)
-    arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    with quiet_native_stderr():
+        arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if arr is None:
         raise ImageReadError(path, "cannot decode PNG (truncated or corrupt)")
     if arr.ndim == 2:
@@ -68,7 +99,7 @@ def _read_exr_channels(path: Path) -> np.ndarray:
     import OpenEXR
 
     try:
-        with OpenEXR.File(str(path)) as f:
+        with quiet_native_stderr(), OpenEXR.File(str(path)) as f:
             chans = f.channels()
             if "RGB" in chans:
                 arr = np.asarray(chans["RGB"].pixels)
@@ -84,8 +115,8 @@ def _read_exr_channels(path: Path) -> np.ndarray:
                 raise ImageReadError(path, f"EXR has no RGB, RG or Y channels (has {sorted(chans)})")
     except CaptureError:
         raise
-    except Exception as exc:  # OpenEXR raises plain exceptions for truncated/corrupt files
-        raise ImageReadError(path, f"cannot read EXR, truncated or corrupt ({exc})") from None
+    except Exception:  # OpenEXR raises plain exceptions ("Unable to open ... for read") for damage
+        raise ImageReadError(path, "not a readable EXR (truncated or corrupt)") from None
     return np.asarray(arr, np.float32)
 
 
@@ -93,7 +124,7 @@ def _read_jpeg(path: Path) -> np.ndarray:
     from PIL import Image
 
     try:
-        with Image.open(path) as im:
+        with quiet_native_stderr(), Image.open(path) as im:
             im.load()  # raises on a truncated file (unless ImageFile.LOAD_TRUNCATED_IMAGES is set)
             return np.asarray(im.convert("RGB"), np.uint8)
     except Exception as exc:
