@@ -35,6 +35,9 @@ class PrepareConfig:
     """Fraction of lights seen in training (the rest are held out)."""
     seed: int = 0
     """Seed of the view/light split."""
+    allow_outside_paths: bool = False
+    """Read files that capture.json names outside its folder ('..', absolute paths, symlinks
+    pointing out); refused by default, so a typo never reads another capture's images."""
     unwrap_max_faces: int = 60_000
     """A mesh without uvs is unwrapped with xatlas only up to this many faces (xatlas crashes on ~80k faces)."""
     progress: bool = True
@@ -145,7 +148,8 @@ def prepare_capture(cfg: PrepareConfig, log: Callable[[str], Any] | None = None)
     log = log or (lambda s: None)
     cfg.validate()
     cap = load_capture(cfg.capture)
-    validate_files(cap, check_pixels=False)  # every file exists; pixels are checked while loading
+    # every file is inside the capture folder and exists; pixels are checked while loading
+    validate_files(cap, check_pixels=False, allow_outside=cfg.allow_outside_paths)
     cameras = list(cap.cameras)
     W, H = cameras[0].width, cameras[0].height
     for i, c in enumerate(cameras):
