@@ -171,3 +171,12 @@ def test_zero_is_not_unset(field, flag):
     with pytest.raises(ConfigError, match=r"^threads: must be >= 1, got 0$") as err:
         TrainConfig(threads=0)
     assert "--threads" in err.value.hint
+
+
+def test_paths_with_brackets_print_as_they_are(prepared, tmp_path, capsys):
+    run = tmp_path / "scan [v2]" / "run [red]x[/red]"
+    assert entrypoint(train_args(prepared, run, "--schedule.stop-after", "1")) == 0
+    err = unwrapped(capsys)
+    assert f"training {run}:" in err
+    assert entrypoint(train_args(prepared, run)) == 2
+    assert f"error: {run}: run folder exists" in error_line(capsys)

@@ -35,6 +35,7 @@ class EvalCommand:
     def main(self) -> None:
 
         from rich.console import Console
+        from rich.markup import escape
         from rich.table import Table
 
         from neutex.eval.evaluate import evaluate_run
@@ -44,7 +45,7 @@ class EvalCommand:
         con = Console()
         if res["selection"]:
             con.print(f"selected epoch {res['selection']['epoch']}: {res['selection']['reason']}")
-        t = Table(title=f"{self.run} — {res['checkpoint']} (epoch {res['epoch']})")
+        t = Table(title=f"{escape(str(self.run))} — {escape(str(res['checkpoint']))} (epoch {res['epoch']})")
         for col in ("bucket", "n", "PSNR", "PSNR tm", "SSIM", "MAE", "baseline PSNR"):
             t.add_column(col, justify="right")
         base = res["baselines"]["nearest_light"]
@@ -58,4 +59,4 @@ class EvalCommand:
             con.print(f"{name}: tDE_rel {tm['tde_rel'] if tm['tde_rel'] is None else round(tm['tde_rel'], 4)}, "
                       f"J {tm['jump_index']:.4g} (GT {tm['jump_index_gt'] if tm['jump_index_gt'] is None else round(tm['jump_index_gt'], 4)}), "
                       f"flagged frames {flagged}")
-        con.print(f"wrote {self.run / 'eval.json'}")
+        con.print(f"wrote {escape(str(self.run / 'eval.json'))}")
