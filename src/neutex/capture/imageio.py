@@ -10,6 +10,7 @@ decoded to linear); JPEG is always sRGB-encoded and always decoded to linear.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import struct
 import sys
@@ -45,27 +46,44 @@ class ImageReadError(CaptureError):
 _QUIET_LOCK = threading.RLock()
 
 
+def _flush_c_stdio() -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):
+        pass
+
+
 @contextlib.contextmanager
-def quiet_native_stderr():
-    """Silence what C libraries (OpenCV's ``[ WARN:0@0.008] ...``, OpenEXR's ``Warning: ...``)
-    write to the process's stderr while a file is decoded: a bad file becomes one
-    :class:`ImageReadError` from neutex, with no library lines before it. Python's own
-    ``sys.stderr`` is flushed first and restored after."""
+def quiet_native_output():
+    """Silence what libraries write to the process's stdout and stderr while a file is
+    decoded (OpenCV's ``[ WARN:0@0.008] ...``, OpenEXR's ``Warning: Exception raised ...`` on
+    stdout): a bad file becomes one :class:`ImageReadError` from neutex, with no library lines
+    around it. Python's own streams are flushed first and are back afterwards."""
     with _QUIET_LOCK:
         try:
+            sys.stdout.flush()
             sys.stderr.flush()
-            saved = os.dup(2)
-        except (OSError, ValueError, AttributeError):  # no real fd 2 (embedded interpreters)
+            saved = [os.dup(1), os.dup(2)]
+        except (OSError, ValueError, AttributeError):  # no real fds 1 and 2 (embedded interpreters)
+            saved = None
+        if saved is None:
             yield
             return
         devnull = os.open(os.devnull, os.O_WRONLY)
         try:
+            os.dup2(devnull, 1)
             os.dup2(devnull, 2)
-            yield
+            # bindings may also print through Python's sys.stdout (pybind11's py::print)
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                yield
         finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            os.close(devnull)
+            _flush_c_stdio()  # what the library left in C's stdout buffer goes to /dev/null too
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in (*saved, devnull):
+                os.close(fd)
 
 
 def png_bit_depth(path: str | Path) -> int:
@@ -83,7 +101,7 @@ def _read_png_codes(path: Path) -> np.ndarray:
 
     png_bit_depth(path)  # a clear error for a non-PNG or a cut header
     data = np.fromfile(path, np.uint8)
-    with quiet_native_stderr():
+    with quiet_native_output():
         arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if arr is None:
         raise ImageReadError(path, "cannot decode PNG (truncated or corrupt)")
@@ -99,7 +117,7 @@ def _read_exr_channels(path: Path) -> np.ndarray:
     import OpenEXR
 
     try:
-        with quiet_native_stderr(), OpenEXR.File(str(path)) as f:
+        with quiet_native_output(), OpenEXR.File(str(path)) as f:
             chans = f.channels()
             if "RGB" in chans:
                 arr = np.asarray(chans["RGB"].pixels)
@@ -124,7 +142,7 @@ def _read_jpeg(path: Path) -> np.ndarray:
     from PIL import Image
 
     try:
-        with quiet_native_stderr(), Image.open(path) as im:
+        with quiet_native_output(), Image.open(path) as im:
             im.load()  # raises on a truncated file (unless ImageFile.LOAD_TRUNCATED_IMAGES is set)
             return np.asarray(im.convert("RGB"), np.uint8)
     except Exception as exc:
