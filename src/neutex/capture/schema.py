@@ -469,6 +469,8 @@ def load_capture(path: str | Path) -> Capture:
         raise CaptureError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except UnicodeDecodeError as exc:
         raise CaptureError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    if not isinstance(d, dict):
+        raise CaptureError(f"{path}: expected a JSON object at the top level, got {type(d).__name__}")
     try:
         return parse_capture(d, path.parent)
     except CaptureError as exc:

@@ -100,13 +100,21 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{path}: checkpoint not found")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises RuntimeError/UnpicklingError/EOFError for damage
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise CheckpointError(f"{path}: corrupt or unreadable checkpoint ({msg})",
+    except Exception:  # torch raises RuntimeError/UnpicklingError/EOFError for damage
+        # (not torch's text: for random bytes it suggests weights_only=False, i.e. running code)
+        raise CheckpointError(f"{path}: corrupt or unreadable checkpoint (truncated, damaged, or not written by neutex)",
                               hint="delete it and resume from an earlier one in the same folder") from None
     if not isinstance(state, dict) or "model" not in state or "epoch" not in state:
         raise CheckpointError(f"{path}: not a neutex checkpoint (no 'model'/'epoch' entries)")
     return state
+
+
+def state_dict_mismatch(exc: RuntimeError) -> str:
+    """torch's ``load_state_dict`` error in one line: its first detail ("size mismatch for
+    renderer.head.0.weight: ..." or "Missing key(s) in state_dict: ..."), shortened."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    detail = lines[1] if len(lines) > 1 else (lines[0] if lines else type(exc).__name__)
+    return detail if len(detail) <= 160 else detail[:157] + "..."
 
 
 def rng_state() -> dict[str, Any]:

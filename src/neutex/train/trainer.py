@@ -43,6 +43,7 @@ from neutex.run.checkpoint import (
     rng_state,
     save_checkpoint,
     set_rng_state,
+    state_dict_mismatch,
 )
 from neutex.run.evaluate import SweepJob, held_out_psnr, measure_pairs, measure_sweep, sample_pairs, sweep_jobs
 from neutex.run.load import open_shadows, read_run_config
@@ -263,7 +264,7 @@ class Trainer:
         try:
             self.model.load_state_dict(st["model"])
         except RuntimeError as exc:
-            raise CheckpointError(f"{path}: weights do not match the config ({str(exc).splitlines()[-1].strip()})",
+            raise CheckpointError(f"{path}: weights do not match the config ({state_dict_mismatch(exc)})",
                                   hint="resume with the run's own settings (its config.json)") from None
         self.opt.load_state_dict(st["optimizer"])
         self.sched.load_state_dict(st["scheduler"])
