@@ -250,12 +250,15 @@ def _ensure_prepared(plan: DataPlan, split: SplitSpec, out: Path, log: _Log, pro
 
 
 def variant_state(rv: ResolvedVariant) -> str:
-    """``done`` (eval.json), ``resume`` (checkpoints/last.pt), ``stale`` (a folder without a
-    checkpoint: restart), or ``new``."""
+    """``done`` (eval.json), ``resume`` (a checkpoint: last.pt, or an epoch's when the process
+    was killed while writing last.pt), ``stale`` (a folder without a checkpoint: restart), or
+    ``new``."""
+    from neutex.run.checkpoint import latest_checkpoint
+
     run = Path(rv.config.out)
     if (run / "eval.json").is_file():
         return "done"
-    if (run / "checkpoints" / "last.pt").is_file():
+    if latest_checkpoint(run / "checkpoints") is not None:
         return "resume"
     if run.exists() and any(run.iterdir()):
         return "stale"
