@@ -384,6 +384,7 @@ CASES: list[Case] = [
     run_folder("config-invalid-json", _write("config.json", "{\"config\": "), _eval(), "config.json: invalid JSON"),
     run_folder("resume-other-conditioning", lambda run: None, _resume("--model.conditioning", "concat"),
                "config.json: the run was made with other settings", "model.conditioning: 'multiply' -> 'concat'"),
+    train_flags("out-is-a-file", ["--out", "/dev/null"], "/dev/null: exists and is not a folder"),
     run_folder("resume-nothing-there", lambda run: shutil.rmtree(run), _resume(), "nothing to resume"),
 ]
 

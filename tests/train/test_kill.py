@@ -30,7 +30,7 @@ def train_args(prepared, out, *extra):
             "--seed", "5", "--model.texture-res", "16", "--model.unet-depth", "2", "--model.unet-width", "4",
             "--model.unet-max-width", "8", "--schedule.pairs-per-epoch", str(PAIRS), "--schedule.val-images", "2",
             "--schedule.sweep-frames", "4", "--schedule.log-every", "1", "--schedule.probe-every", "100",
-            "--threads", "1", *extra]
+            "--threads", "1", "--device", "cpu", *extra]  # CPU: bitwise; a forked child cannot use CUDA
 
 
 def killed_run(args, kill_at: str) -> None:

@@ -152,6 +152,8 @@ class Trainer:
         """
         cfg, run = self.cfg, self.run
         ckdir = run / "checkpoints"
+        if run.exists() and not run.is_dir():
+            raise ConfigError(f"{run}: exists and is not a folder", hint="choose another --out")
         if not run.is_dir() or not any(run.iterdir()):
             if cfg.resume:
                 raise ConfigError(f"{run}: nothing to resume (no run folder there)",
