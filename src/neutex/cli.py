@@ -55,6 +55,11 @@ def _subcommand(name: str, cls: Any, argv: list[str]) -> Any:
     return Annotated[cls, tyro.conf.subcommand(name=name)]
 
 
+def _one_line(text: str) -> str:
+    """``text`` with its line breaks turned into spaces (an error is one line)."""
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
 def entrypoint(argv: list[str] | None = None) -> int:
     """Parse the command line, run the subcommand, and map user errors to exit code 2."""
     import tyro
@@ -71,11 +76,14 @@ def entrypoint(argv: list[str] | None = None) -> int:
         cmd.main()
     except NeutexError as exc:
         from rich.console import Console
+        from rich.markup import escape
 
+        # the message holds user text (ids, paths such as "scan [v2]"): escaped, so rich markup
+        # neither swallows "[...]" nor fails on "[/bold]"; one line, whatever the message holds
         err = Console(stderr=True)
-        err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(_one_line(str(exc)))}", markup=True, highlight=False, soft_wrap=True)
         if getattr(exc, "hint", ""):
-            err.print(f"[yellow]fix:[/] {exc.hint}", markup=True, highlight=False, soft_wrap=True)
+            err.print(f"[yellow]fix:[/] {escape(_one_line(exc.hint))}", markup=True, highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -129,7 +129,7 @@ def test_nan_pixels_are_an_error(tmp_path):
 
 
 @pytest.mark.parametrize("suffix", [".png", ".exr", ".jpg"])
-def test_truncated_files_are_one_line_errors(tmp_path, suffix):
+def test_truncated_files_are_one_line_errors(tmp_path, suffix, capfd):
     p = tmp_path / f"a{suffix}"
     rng = np.random.default_rng(0)
     if suffix == ".png":
@@ -145,6 +145,24 @@ def test_truncated_files_are_one_line_errors(tmp_path, suffix):
     msg = str(e.value)
     assert "\n" not in msg and msg.startswith(str(p)) and ("truncated" in msg)
     assert e.value.path == p and isinstance(e.value, CaptureError)
+    # OpenCV ("[ WARN:0@0.008] global grfmt_png.cpp ...") and OpenEXR write to the C stderr (and
+    # stdout): silenced
+    assert capfd.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("cut", [None, 20, 600])
+def test_damaged_exr_says_so_without_library_text(tmp_path, capfd, cut):
+    p = tmp_path / "a.exr"
+    write_exr(p, np.random.default_rng(0).random((32, 32, 3)).astype(np.float32))
+    data = p.read_bytes()
+    p.write_bytes(np.random.default_rng(1).bytes(500) if cut is None else data[:cut])
+    with pytest.raises(ImageReadError) as e:
+        read_image(p)
+    assert e.value.problem == "not a readable EXR (truncated or corrupt)"  # not OpenEXR's "Unable to open ..."
+    assert capfd.readouterr() == ("", "")
+    print("still printing")  # stdout and stderr are back after the read
+    print("still printing", file=__import__("sys").stderr)
+    assert capfd.readouterr() == ("still printing\n", "still printing\n")
 
 
 def test_missing_and_unsupported_files(tmp_path):

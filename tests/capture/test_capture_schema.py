@@ -139,7 +139,7 @@ FILE_CASES = [
     ("truncated png", "images/cam00/L001.png", "truncate",
      r"frames\[1\]\.image: images/cam00/L001.png: cannot decode PNG \(truncated or corrupt\)"),
     ("truncated exr", "images/cam01/L000.exr", "truncate",
-     r"frames\[3\]\.image: images/cam01/L000.exr: cannot read EXR, truncated or corrupt \(.*\)"),
+     r"frames\[3\]\.image: images/cam01/L000.exr: not a readable EXR \(truncated or corrupt\)$"),
     ("wrong image size", "images/cam00/L002.png", "resize",
      r"frames\[2\]\.image: images/cam00/L002.png is 8x8, camera cam00 is 8x6"),
     ("wrong mask size", "masks/cam00_L000.png", "resize",
@@ -174,6 +174,42 @@ def test_sequence_frame_missing(capture_dir):
     _mutate(capture_dir, _set(["sequences", 0, "lights", 2], "L002"))
     with pytest.raises(CaptureError, match=r"^sequences\[0\]\.frames\[2\]: file not found: sweeps/S002.exr$"):
         validate_files(load_capture(capture_dir))
+
+
+def _outside(capture_dir, how):
+    """Point frames[4].image at a copy of the file outside the capture folder (``how``: dotdot,
+    absolute or symlink); return the path as written in capture.json."""
+    other = capture_dir.parent / "other" / "images" / "cam01"
+    other.mkdir(parents=True)
+    src = other / "L005.exr"
+    src.write_bytes((capture_dir / "images/cam01/L001.exr").read_bytes())
+    if how == "dotdot":
+        rel = "images/cam01/../../../other/images/cam01/L005.exr"
+    elif how == "absolute":
+        rel = str(src)
+    else:
+        rel = "images/cam01/link.exr"
+        (capture_dir / rel).symlink_to(src)
+    _mutate(capture_dir, _set(["frames", 4, "image"], rel))
+    return rel
+
+
+@pytest.mark.parametrize("how, why", [("dotdot", r"'\.\.' leads out of it"), ("absolute", "an absolute path"),
+                                      ("symlink", "a symlink to .*/other/images/cam01/L005.exr")])
+def test_paths_outside_the_capture_folder_are_refused(capture_dir, how, why):
+    rel = _outside(capture_dir, how)
+    cap = load_capture(capture_dir)
+    with pytest.raises(CaptureError) as e:
+        validate_files(cap, check_pixels=False)
+    assert re.fullmatch(rf"frames\[4\]\.image: {re.escape(rel)} is outside the capture folder \({why}\)", str(e.value))
+    assert "--allow-outside-paths" in e.value.hint
+    validate_files(cap, allow_outside=True)  # on purpose: read where it is
+
+
+def test_paths_inside_the_capture_folder_are_fine(capture_dir):
+    (capture_dir / "images/cam01/link.exr").symlink_to(capture_dir / "images/cam01/L001.exr")  # a link inside
+    _mutate(capture_dir, _set(["frames", 4, "image"], "images/cam00/../cam01/link.exr"))
+    validate_files(load_capture(capture_dir))
 
 
 def test_without_pixel_checks_only_existence(capture_dir):

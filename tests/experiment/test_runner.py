@@ -124,3 +124,16 @@ def test_train_flags_reproduce_the_config(tmp_path, suite_file):
     got = config_to_dict(config_from_dict(type(rv.config).__mro__[0], config_to_dict(cmd)))
     want = config_to_dict(rv.config)
     assert got == want, _cmd(flags)
+
+
+def test_log_lines_print_user_text_as_is():
+    """Paths and names are the user's: '[...]' in them is text, not rich markup."""
+    from neutex.experiment.runner import _Log
+
+    con = _console()
+    log = _Log(con)
+    log("prepare: reusing /data/scan [v2]/prepared, images/[red]x[/red].exr, camera [/bold]", "yellow")
+    log("[2/3] b: training")
+    text = con.export_text()
+    assert "/data/scan [v2]/prepared, images/[red]x[/red].exr, camera [/bold]" in text
+    assert "[2/3] b: training" in text

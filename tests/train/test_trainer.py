@@ -2,6 +2,7 @@
 
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -87,24 +88,47 @@ def test_existing_run_needs_resume(prepared, tmp_path):
     assert "--resume" in err.value.hint
 
 
-def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(prepared, tmp_path):
-    cfg = tiny_cfg(prepared, tmp_path / "run", epochs=3)
-    tr = Trainer(cfg)
-    orig = tr.train_step
+def _poison_loss_at(tr, call):
+    """Make the ``call``-th generator loss of ``tr`` NaN (as a diverging model would)."""
+    tr.setup()
+    orig = tr.loss.generator_loss
     calls = {"n": 0}
 
-    def poisoned(batch):
+    def poisoned(pred, batch, disc):
         calls["n"] += 1
-        if calls["n"] == 9:  # in epoch 2, after epoch 1's checkpoint
-            batch = dict(batch, target=batch["target"] * float("nan"))
-        return orig(batch)
+        return orig(pred * float("nan") if calls["n"] == call else pred, batch, disc)
 
-    tr.train_step = poisoned
-    with pytest.raises(TrainingError, match="non-finite loss"):
+    tr.loss.generator_loss = poisoned
+    tr.setup = lambda: None
+
+
+def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(prepared, tmp_path):
+    tr = Trainer(tiny_cfg(prepared, tmp_path / "run", epochs=3))
+    _poison_loss_at(tr, 9)  # in epoch 2, after epoch 1's checkpoint
+    with pytest.raises(TrainingError, match="non-finite loss") as err:
         tr.train()
+    assert str(err.value).endswith(f"the last good checkpoint is {tmp_path / 'run' / 'checkpoints' / 'last.pt'}")
     st = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")
     assert st["epoch"] == 1
     assert all(torch.isfinite(v).all() for v in st["model"].values() if v.is_floating_point())
+    # before any checkpoint, the message does not point at a file that does not exist
+    tr = Trainer(tiny_cfg(prepared, tmp_path / "run0", epochs=3))
+    _poison_loss_at(tr, 1)
+    with pytest.raises(TrainingError, match="at epoch 1, step 0; no checkpoint was written yet$"):
+        tr.train()
+
+
+def test_nan_in_the_prepared_images_names_the_image(prepared, tmp_path):
+    from neutex.errors import DataError
+
+    bad = tmp_path / "prep"
+    shutil.copytree(prepared, bad)
+    images = np.load(bad / "arrays" / "images.npy")
+    images[:, :, 16, 16] = np.nan  # on the object of every view
+    np.save(bad / "arrays" / "images.npy", images)
+    with pytest.raises(DataError, match=r"arrays/images\.npy: NaN or inf pixels on the object in the image of view "
+                                        r"cam\d\d, light L\d\d\d$"):
+        Trainer(tiny_cfg(bad, tmp_path / "run")).train()
 
 
 def test_corrupt_checkpoint_gives_clear_error(tmp_path):

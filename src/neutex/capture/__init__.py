@@ -17,6 +17,7 @@ from neutex.capture.schema import (
     Frame,
     Light,
     Sequence,
+    check_paths_inside,
     check_rigid,
     load_capture,
     look_at,
@@ -28,8 +29,8 @@ from neutex.capture.schema import (
 )
 
 __all__ = [
-    "FORMAT", "Camera", "Capture", "Frame", "Light", "Sequence", "check_rigid", "load_capture", "look_at",
-    "parse_capture", "pinhole_K", "read_camera_gbuffer", "save_capture", "validate_files",
+    "FORMAT", "Camera", "Capture", "Frame", "Light", "Sequence", "check_paths_inside", "check_rigid", "load_capture",
+    "look_at", "parse_capture", "pinhole_K", "read_camera_gbuffer", "save_capture", "validate_files",
     "ImageReadError", "png_bit_depth", "read_array_file", "read_image", "read_mask", "write_exr", "write_png",
     "write_png_codes",
 ]

@@ -9,7 +9,12 @@ decoded to linear); JPEG is always sRGB-encoded and always decoded to linear.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import struct
+import sys
+import threading
 import zlib
 from pathlib import Path
 from typing import Literal
@@ -38,6 +43,49 @@ class ImageReadError(CaptureError):
         self.problem = problem
 
 
+_QUIET_LOCK = threading.RLock()
+
+
+def _flush_c_stdio() -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):
+        pass
+
+
+@contextlib.contextmanager
+def quiet_native_output():
+    """Silence what libraries write to the process's stdout and stderr while a file is
+    decoded (OpenCV's ``[ WARN:0@0.008] ...``, OpenEXR's ``Warning: Exception raised ...`` on
+    stdout): a bad file becomes one :class:`ImageReadError` from neutex, with no library lines
+    around it. Python's own streams are flushed first and are back afterwards."""
+    with _QUIET_LOCK:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            saved = [os.dup(1), os.dup(2)]
+        except (OSError, ValueError, AttributeError):  # no real fds 1 and 2 (embedded interpreters)
+            saved = None
+        if saved is None:
+            yield
+            return
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            os.dup2(devnull, 2)
+            # bindings may also print through Python's sys.stdout (pybind11's py::print)
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                yield
+        finally:
+            _flush_c_stdio()  # what the library left in C's stdout buffer goes to /dev/null too
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in (*saved, devnull):
+                os.close(fd)
+
+
 def png_bit_depth(path: str | Path) -> int:
     """The bit depth (1, 2, 4, 8 or 16) written in a PNG's IHDR chunk."""
     with open(path, "rb") as f:
@@ -53,7 +101,8 @@ def _read_png_codes(path: Path) -> np.ndarray:
 
     png_bit_depth(path)  # a clear error for a non-PNG or a cut header
     data = np.fromfile(path, np.uint8)
-    arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    with quiet_native_output():
+        arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if arr is None:
         raise ImageReadError(path, "cannot decode PNG (truncated or corrupt)")
     if arr.ndim == 2:
@@ -68,7 +117,7 @@ def _read_exr_channels(path: Path) -> np.ndarray:
     import OpenEXR
 
     try:
-        with OpenEXR.File(str(path)) as f:
+        with quiet_native_output(), OpenEXR.File(str(path)) as f:
             chans = f.channels()
             if "RGB" in chans:
                 arr = np.asarray(chans["RGB"].pixels)
@@ -84,8 +133,8 @@ def _read_exr_channels(path: Path) -> np.ndarray:
                 raise ImageReadError(path, f"EXR has no RGB, RG or Y channels (has {sorted(chans)})")
     except CaptureError:
         raise
-    except Exception as exc:  # OpenEXR raises plain exceptions for truncated/corrupt files
-        raise ImageReadError(path, f"cannot read EXR, truncated or corrupt ({exc})") from None
+    except Exception:  # OpenEXR raises plain exceptions ("Unable to open ... for read") for damage
+        raise ImageReadError(path, "not a readable EXR (truncated or corrupt)") from None
     return np.asarray(arr, np.float32)
 
 
@@ -93,7 +142,7 @@ def _read_jpeg(path: Path) -> np.ndarray:
     from PIL import Image
 
     try:
-        with Image.open(path) as im:
+        with quiet_native_output(), Image.open(path) as im:
             im.load()  # raises on a truncated file (unless ImageFile.LOAD_TRUNCATED_IMAGES is set)
             return np.asarray(im.convert("RGB"), np.uint8)
     except Exception as exc:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -468,6 +469,8 @@ def load_capture(path: str | Path) -> Capture:
         raise CaptureError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except UnicodeDecodeError as exc:
         raise CaptureError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    if not isinstance(d, dict):
+        raise CaptureError(f"{path}: expected a JSON object at the top level, got {type(d).__name__}")
     try:
         return parse_capture(d, path.parent)
     except CaptureError as exc:
@@ -543,14 +546,57 @@ def read_camera_gbuffer(cap: Capture, camera: Camera | str, where: str | None = 
     return out
 
 
-def validate_files(cap: Capture, check_pixels: bool = True, progress=None) -> None:
-    """Check that every referenced file exists and every image matches its camera.
+def _file_fields(cap: Capture) -> list[tuple[str, str]]:
+    """``(field, path)`` of every file capture.json names: the mesh, given G-buffers, frame
+    images and masks, sequence frames; paths as written (relative to ``cap.root``)."""
+    out = [("mesh", cap.mesh)] if cap.mesh else []
+    for i, c in enumerate(cap.cameras):
+        out += [(f"cameras[{i}].gbuffer.{k}", p) for k, p in (c.gbuffer or {}).items()]
+    for i, f in enumerate(cap.frames):
+        out.append((f"frames[{i}].image", f.image))
+        if f.mask:
+            out.append((f"frames[{i}].mask", f.mask))
+    for i, s in enumerate(cap.sequences):
+        out += [(f"sequences[{i}].frames[{j}]", p) for j, p in enumerate(s.frames)]
+    return out
+
+
+def check_paths_inside(cap: Capture) -> None:
+    """Raise unless every file capture.json names resolves inside the capture folder.
+
+    Paths are relative to the folder of capture.json; one that leaves it (``..``, an absolute
+    path, a symlink pointing out) would silently read another capture's files.
+
+    Raises:
+        CaptureError: ``frames[3].image: ../other/images/L005.exr resolves outside the capture
+            folder (...)``, with a hint naming ``--allow-outside-paths``.
+    """
+    root = cap.root.resolve()
+    for where, rel in _file_fields(cap):
+        p = Path(rel)
+        full = (cap.root / p).resolve()  # an absolute p stays itself
+        if not full.is_relative_to(root):
+            if p.is_absolute():
+                how = "an absolute path"
+            elif not Path(os.path.normpath(cap.root.absolute() / p)).is_relative_to(cap.root.absolute()):
+                how = "'..' leads out of it"
+            else:
+                how = f"a symlink to {full}"
+            raise CaptureError(f"{where}: {rel} is outside the capture folder ({how})",
+                               hint="paths in capture.json are read inside its folder: move the file there, or "
+                                    "pass --allow-outside-paths to read it where it is")
+
+
+def validate_files(cap: Capture, check_pixels: bool = True, progress=None, allow_outside: bool = False) -> None:
+    """Check that every referenced file is inside the capture folder, exists, and every image
+    matches its camera.
 
     Args:
         cap: a parsed capture.
         check_pixels: also decode every image, mask and G-buffer (size, NaN/inf, truncation);
             slower.
         progress: optional callable ``progress(i, n)``.
+        allow_outside: accept files outside the capture folder (:func:`check_paths_inside`).
 
     Raises:
         CaptureError: naming the field and the file, e.g.
@@ -559,6 +605,8 @@ def validate_files(cap: Capture, check_pixels: bool = True, progress=None) -> No
     """
     from neutex.capture.imageio import read_image
 
+    if not allow_outside:
+        check_paths_inside(cap)
     if cap.mesh and not (cap.root / cap.mesh).is_file():
         raise _err("mesh", f"file not found: {cap.mesh}")
     cams = cap._cams()

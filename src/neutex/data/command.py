@@ -14,15 +14,16 @@ class PrepareCommand(PrepareConfig):
 
     def main(self) -> None:
         from rich.console import Console
+        from rich.markup import escape
 
         from neutex.data.prepare import prepare_capture
         from neutex.data.prepared import PreparedData
 
         console = Console(stderr=True)
-        out = prepare_capture(self, log=lambda s: console.print(f"[yellow]note:[/] {s}", highlight=False))
+        out = prepare_capture(self, log=lambda s: console.print(f"[yellow]note:[/] {escape(s)}", highlight=False))
         data = PreparedData.open(out)
         counts = {b: len(data.pairs(b)) for b in ("train", "novel_light", "novel_view", "novel_both")}
-        console.print(f"[green]prepared[/] {out}: {data.num_views} views x {data.num_lights} lights at "
+        console.print(f"[green]prepared[/] {escape(str(out))}: {data.num_views} views x {data.num_lights} lights at "
                       f"{data.width}x{data.height}; pairs per bucket: "
                       + ", ".join(f"{k} {v}" for k, v in counts.items()), highlight=False)
         empty = [k for k, v in counts.items() if v == 0]

@@ -35,6 +35,9 @@ class PrepareConfig:
     """Fraction of lights seen in training (the rest are held out)."""
     seed: int = 0
     """Seed of the view/light split."""
+    allow_outside_paths: bool = False
+    """Read files that capture.json names outside its folder ('..', absolute paths, symlinks
+    pointing out); refused by default, so a typo never reads another capture's images."""
     unwrap_max_faces: int = 60_000
     """A mesh without uvs is unwrapped with xatlas only up to this many faces (xatlas crashes on ~80k faces)."""
     progress: bool = True
@@ -145,7 +148,8 @@ def prepare_capture(cfg: PrepareConfig, log: Callable[[str], Any] | None = None)
     log = log or (lambda s: None)
     cfg.validate()
     cap = load_capture(cfg.capture)
-    validate_files(cap, check_pixels=False)  # every file exists; pixels are checked while loading
+    # every file is inside the capture folder and exists; pixels are checked while loading
+    validate_files(cap, check_pixels=False, allow_outside=cfg.allow_outside_paths)
     cameras = list(cap.cameras)
     W, H = cameras[0].width, cameras[0].height
     for i, c in enumerate(cameras):
@@ -218,7 +222,13 @@ def prepare_capture(cfg: PrepareConfig, log: Callable[[str], Any] | None = None)
         for i, f in enumerate(cap.frames):
             v = vi[f.camera]
             if view_mask_file.get(v) == f.mask and f.mask and not writer.mask_applied(v):
-                writer.and_mask(v, _read_checked(read_mask, cap, f"frames[{i}].mask", f.mask, cameras[v]))
+                m = _read_checked(read_mask, cap, f"frames[{i}].mask", f.mask, cameras[v])
+                if not m.any():
+                    raise CaptureError(f"frames[{i}].mask: {f.mask} is empty (no pixel above half scale), so "
+                                       f"view {f.camera} would have no object pixel",
+                                       hint="a mask is white (> 50 %) on the object; check the file")
+                writer.and_mask(v, m)
+        _check_views_see_the_object(writer.arrays["mask"], cameras, view_mask_file)
         # --- images
         for i, f in enumerate(cap.frames):
             v, l = vi[f.camera], li[f.light]
@@ -228,7 +238,11 @@ def prepare_capture(cfg: PrepareConfig, log: Callable[[str], Any] | None = None)
             _check_range(img, where, f.image, FLOAT16_MAX)
             valid = ~saturated
             if f.mask and f.mask != view_mask_file.get(v):
-                valid &= _read_checked(read_mask, cap, f"frames[{i}].mask", f.mask, cameras[v])
+                frame_mask = _read_checked(read_mask, cap, f"frames[{i}].mask", f.mask, cameras[v])
+                if not (frame_mask & writer.arrays["mask"][v]).any():
+                    raise CaptureError(f"frames[{i}].mask: {f.mask} leaves no object pixel of view {f.camera}",
+                                       hint="a frame's mask marks its usable pixels (white); it must overlap the object")
+                valid &= frame_mask
             writer.set_image(v, l, img, valid)
             progress.step(f"{f.camera}/{f.light}")
         # --- sequences
@@ -243,6 +257,10 @@ def prepare_capture(cfg: PrepareConfig, log: Callable[[str], Any] | None = None)
                 progress.step(f"sequence {s.name}")
             arr.flush()
             del arr
+        if writer.white_level() <= 0:
+            raise CaptureError("frames: the images are black on the object (the brightest 0.5 % of object pixels "
+                               "are 0), so there is nothing to learn and no white level to show it at",
+                               hint="check the exposure and the image files (and color_space in capture.json)")
         missing = V * len(lights) - int(writer.pairs.sum())
         if missing:
             log(f"{missing} of {V * len(lights)} (view, light) pairs have no image; they are marked in 'pairs'")
@@ -255,6 +273,23 @@ def prepare_capture(cfg: PrepareConfig, log: Callable[[str], Any] | None = None)
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def _check_views_see_the_object(mask: np.ndarray, cameras, view_mask_file: dict[int, str]) -> None:
+    """Raise unless every view's object mask ``(V, H, W)`` has a pixel: an empty one would
+    only fail later, in training, naming no view."""
+    for v, c in enumerate(cameras):
+        if mask[v].any():
+            continue
+        if c.gbuffer:
+            why = f"its gbuffer mask {c.gbuffer['mask']} is empty"
+        elif v in view_mask_file:
+            why = f"its frames' mask {view_mask_file[v]} does not overlap the mesh's silhouette"
+        else:
+            why = "the mesh covers no pixel of this view"
+        raise CaptureError(f"cameras[{v}] ({c.id}): no object pixel: {why}",
+                           hint="check the camera's world_to_camera and K (the object must be in view), the mesh "
+                                "and the masks")
 
 
 def _config_json(cfg: PrepareConfig) -> dict[str, Any]:

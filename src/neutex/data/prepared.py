@@ -164,6 +164,11 @@ class PreparedWriter:
         })
         return arr
 
+    def white_level(self) -> float:
+        """The tone-mapping white: the 99.5th percentile of a sample of object-pixel values of
+        the images set so far (1.0 before any)."""
+        return float(np.percentile(np.concatenate(self._white_samples), 99.5)) if self._white_samples else 1.0
+
     def finish(self, split: Split, split_extra: dict[str, Any] | None = None, meta: dict[str, Any] | None = None) -> None:
         """Flush the arrays and write ``arrays/pairs.npy``, ``prepared.json`` and ``splits.json``."""
         from neutex import __version__
@@ -177,7 +182,7 @@ class PreparedWriter:
         if self.valid is not None:
             self.valid.flush()
             arrays_meta["valid"] = {"file": "arrays/valid.npy", "shape": list(self.valid.shape), "dtype": "bool"}
-        white = float(np.percentile(np.concatenate(self._white_samples), 99.5)) if self._white_samples else 1.0
+        white = self.white_level()
         view_ids = [c.id for c in self.cameras]
         light_ids = [l.id for l in self.lights]
         d: dict[str, Any] = {

@@ -35,6 +35,7 @@ class EvalCommand:
     def main(self) -> None:
 
         from rich.console import Console
+        from rich.markup import escape
         from rich.table import Table
 
         from neutex.eval.evaluate import evaluate_run
@@ -44,7 +45,8 @@ class EvalCommand:
         con = Console()
         if res["selection"]:
             con.print(f"selected epoch {res['selection']['epoch']}: {res['selection']['reason']}")
-        t = Table(title=f"{self.run} — {res['checkpoint']} (epoch {res['epoch']}); NL = nearest-light baseline")
+        t = Table(title=f"{escape(str(self.run))} — {escape(str(res['checkpoint']))} (epoch {res['epoch']}); "
+                        "NL = nearest-light baseline")
         cols = [("psnr", "PSNR", ".2f"), ("psnr_tonemapped", "PSNR tm", ".2f"), ("ssim", "SSIM", ".4f")]
         t.add_column("bucket", no_wrap=True, min_width=11)
         for col in ("n", *(c for _, name, _ in cols for c in (name, "NL")), "MAE"):
@@ -67,4 +69,4 @@ class EvalCommand:
                 line += (f", spurious jumps {[f['frame'] for f in tm['spurious_jumps']]}, "
                          f"missed events {[f['frame'] for f in tm['missed_events']]}")
             con.print(line, markup=False)
-        con.print(f"wrote {self.run / 'eval.json'}")
+        con.print(f"wrote {escape(str(self.run / 'eval.json'))}")

@@ -96,6 +96,7 @@ class ExperimentCommand:
 
     def main(self) -> None:
         from rich.console import Console
+        from rich.markup import escape
 
         from neutex.experiment.runner import run_suite
         from neutex.experiment.suite import load_suite
@@ -111,6 +112,6 @@ class ExperimentCommand:
             raise SystemExit(130)
         out = Console()
         print_results(res.summary, out)
-        out.print(f"summary: {res.out / 'summary.json'}")
+        out.print(f"summary: {escape(str(res.out / 'summary.json'))}")
         if res.report:
-            out.print(f"report:  {res.report}")
+            out.print(f"report:  {escape(str(res.report))}")

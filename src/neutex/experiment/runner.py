@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from rich.markup import escape
+
 from neutex.errors import ConfigError, DataError
 from neutex.experiment.suite import (
     SCALES,
@@ -53,6 +55,7 @@ class _Log:
     def __call__(self, msg: str, style: str = "") -> None:
         el = time.perf_counter() - self.t0
         stamp = f"[dim]{int(el // 60):02d}:{int(el % 60):02d}[/]"
+        msg = escape(msg)  # paths and names are the user's: "[...]" in them is text, not markup
         self.console.print(f"{stamp} {f'[{style}]' if style else ''}{msg}{'[/]' if style else ''}", highlight=False)
 
 
@@ -247,12 +250,15 @@ def _ensure_prepared(plan: DataPlan, split: SplitSpec, out: Path, log: _Log, pro
 
 
 def variant_state(rv: ResolvedVariant) -> str:
-    """``done`` (eval.json), ``resume`` (checkpoints/last.pt), ``stale`` (a folder without a
-    checkpoint: restart), or ``new``."""
+    """``done`` (eval.json), ``resume`` (a checkpoint: last.pt, or an epoch's when the process
+    was killed while writing last.pt), ``stale`` (a folder without a checkpoint: restart), or
+    ``new``."""
+    from neutex.run.checkpoint import latest_checkpoint
+
     run = Path(rv.config.out)
     if (run / "eval.json").is_file():
         return "done"
-    if (run / "checkpoints" / "last.pt").is_file():
+    if latest_checkpoint(run / "checkpoints") is not None:
         return "resume"
     if run.exists() and any(run.iterdir()):
         return "stale"
@@ -293,7 +299,10 @@ def _train_variant(rv: ResolvedVariant, state: str, console, log: _Log) -> bool:
     if state == "resume":
         cfg = dataclasses.replace(cfg, resume=True)
     trainer = Trainer(cfg, console=console)
-    trainer.train()
+    try:
+        trainer.train()
+    except KeyboardInterrupt:  # Ctrl-C: the trainer wrote its checkpoint; the suite stops here (exit 130)
+        return False
     return trainer.epoch >= trainer.epochs
 
 

@@ -16,16 +16,17 @@ class RenderCommand(RenderConfig):
 
     def main(self) -> None:
         from rich.console import Console
+        from rich.markup import escape
 
         from neutex.render.pipeline import render_video
 
         con = Console(stderr=True)
-        res = render_video(self, log=lambda s: con.print(f"[yellow]{s}[/]", highlight=False, soft_wrap=True))
+        res = render_video(self, log=lambda s: con.print(f"[yellow]{escape(s)}[/]", highlight=False, soft_wrap=True))
         s = res.summary
         what = {"sweep": f"light sweep at {s.get('view')}", "orbit": f"orbit from {s.get('start_view')}",
                 "both": f"orbit from {s.get('start_view')} with a moving light",
                 "sequence": f"sequence {s.get('sequence')} at {s.get('view')} (GT | prediction | error)"}[res.kind]
-        con.print(f"[green]wrote[/] {res.video}: {what}, {res.frames} frames of {res.width}x{res.height} at "
+        con.print(f"[green]wrote[/] {escape(str(res.video))}: {escape(what)}, {res.frames} frames of {res.width}x{res.height} at "
                   f"{res.fps:g} fps ({res.frames / res.fps:.1f} s of video), rendered in {res.seconds:.1f} s "
                   f"({res.frames / max(res.seconds, 1e-9):.1f} frames/s; model loaded in {res.load_seconds:.1f} s, "
                   f"{s['precision']} on {s['device']})", highlight=False, soft_wrap=True)
@@ -39,5 +40,5 @@ class RenderCommand(RenderConfig):
             if s.get("psnr_mean") is not None:
                 parts.insert(0, f"PSNR {s['psnr_mean']:.2f} dB")
             con.print("temporal: " + ", ".join(parts) + f", flagged frames {flagged}", highlight=False, soft_wrap=True)
-        con.print(f"[green]wrote[/] {res.json}", highlight=False, soft_wrap=True)
+        con.print(f"[green]wrote[/] {escape(str(res.json))}", highlight=False, soft_wrap=True)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import random
+import re
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +19,27 @@ import torch
 from neutex.errors import CheckpointError
 
 
+#: the temporary file :func:`save_checkpoint` writes before renaming: ``.last.pt.tmp-<pid>``
+_TEMP_NAME = re.compile(r"^\.(?P<name>.+\.pt)\.tmp-(?P<pid>\d+)$")
+
+#: Test hook (tests/train/test_kill.py): with ``NEUTEX_TEST_KILL_AT=<point>`` in the
+#: environment the process SIGKILLs itself at that point, as a power cut or ``kill -9`` would:
+#: ``step-<N>`` after training step N, ``write-<name>`` after the temporary file of checkpoint
+#: ``<name>`` is written and before it is renamed. Unset, it costs one dict lookup.
+KILL_AT_ENV = "NEUTEX_TEST_KILL_AT"
+
+
+def kill_point(point: str) -> None:
+    """SIGKILL this process if ``NEUTEX_TEST_KILL_AT`` names ``point`` (a test hook; see above)."""
+    if os.environ.get(KILL_AT_ENV) == point:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
-    """Write ``state`` to ``path`` via a temporary file + fsync + rename (atomic on POSIX)."""
+    """Write ``state`` to ``path`` via a temporary file + fsync + rename (atomic on POSIX).
+
+    A process killed in between leaves the temporary file ``.NAME.pt.tmp-PID`` behind, never a
+    torn ``NAME.pt``; :func:`remove_stale_temp_files` clears those."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
@@ -26,8 +47,46 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
         torch.save(state, f)
         f.flush()
         os.fsync(f.fileno())
+    kill_point(f"write-{path.name}")
     tmp.replace(path)
     return path
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # our own leftovers (there are none while we run) are stale by definition
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temp_files(folder: str | Path) -> list[Path]:
+    """Delete the temporary files :func:`save_checkpoint` left in ``folder`` when its process
+    was killed mid-write (``.NAME.pt.tmp-PID`` whose PID is no longer running). Nothing else is
+    touched, and only in ``folder`` itself. Returns the deleted paths."""
+    folder = Path(folder)
+    removed = []
+    if folder.is_dir():
+        for p in sorted(folder.iterdir()):
+            m = _TEMP_NAME.match(p.name)
+            if m and p.is_file() and not p.is_symlink() and not _alive(int(m["pid"])):
+                p.unlink(missing_ok=True)
+                removed.append(p)
+    return removed
+
+
+def latest_checkpoint(folder: str | Path) -> Path | None:
+    """The checkpoint a run resumes from: ``last.pt``, else the newest ``epoch-NNNN.pt`` (a
+    process killed while writing ``last.pt`` has already written that epoch's), else None."""
+    folder = Path(folder)
+    if (folder / "last.pt").is_file():
+        return folder / "last.pt"
+    epochs = sorted(folder.glob("epoch-*.pt")) if folder.is_dir() else []
+    return epochs[-1] if epochs else None
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -41,13 +100,21 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{path}: checkpoint not found")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises RuntimeError/UnpicklingError/EOFError for damage
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise CheckpointError(f"{path}: corrupt or unreadable checkpoint ({msg})",
+    except Exception:  # torch raises RuntimeError/UnpicklingError/EOFError for damage
+        # (not torch's text: for random bytes it suggests weights_only=False, i.e. running code)
+        raise CheckpointError(f"{path}: corrupt or unreadable checkpoint (truncated, damaged, or not written by neutex)",
                               hint="delete it and resume from an earlier one in the same folder") from None
     if not isinstance(state, dict) or "model" not in state or "epoch" not in state:
         raise CheckpointError(f"{path}: not a neutex checkpoint (no 'model'/'epoch' entries)")
     return state
+
+
+def state_dict_mismatch(exc: RuntimeError) -> str:
+    """torch's ``load_state_dict`` error in one line: its first detail ("size mismatch for
+    renderer.head.0.weight: ..." or "Missing key(s) in state_dict: ..."), shortened."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    detail = lines[1] if len(lines) > 1 else (lines[0] if lines else type(exc).__name__)
+    return detail if len(detail) <= 160 else detail[:157] + "..."
 
 
 def rng_state() -> dict[str, Any]:
@@ -88,7 +155,11 @@ def resolve_checkpoint(run: str | Path, which: str | int = "best") -> Path:
     else:
         path = Path(which)
     if not path.is_file():
-        avail = ", ".join(sorted(p.name for p in ckdir.glob("*.pt"))) if ckdir.is_dir() else "none"
-        raise CheckpointError(f"{path}: checkpoint not found (available in {ckdir}: {avail})")
+        avail = sorted(p.name for p in ckdir.glob("*.pt")) if ckdir.is_dir() else []
+        if not avail and (run / "config.json").is_file():
+            raise CheckpointError(f"{run}: no checkpoint yet (training stopped before it wrote the first one)",
+                                  hint="run the same `neutex train` command again: a run folder without a "
+                                       "checkpoint starts afresh")
+        raise CheckpointError(f"{path}: checkpoint not found (available in {ckdir}: {', '.join(avail) or 'none'})")
     return path
 

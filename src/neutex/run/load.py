@@ -16,7 +16,7 @@ from neutex.data.prepared import PreparedData
 from neutex.device import autocast_dtype, pick_device
 from neutex.errors import CheckpointError, ConfigError
 from neutex.jsonio import read_json_object
-from neutex.run.checkpoint import load_checkpoint, resolve_checkpoint
+from neutex.run.checkpoint import load_checkpoint, resolve_checkpoint, state_dict_mismatch
 from neutex.run.predict import FrameRenderer
 from neutex.train.config import TrainConfig
 
@@ -127,7 +127,7 @@ def load_run(run: str | Path, checkpoint: str | int = "best", device: str = "aut
     try:
         model.load_state_dict(weights)
     except RuntimeError as exc:
-        raise CheckpointError(f"{ck_path}: weights do not match the run's config ({str(exc).splitlines()[0]})") from None
+        raise CheckpointError(f"{ck_path}: weights do not match the run's config ({state_dict_mismatch(exc)})") from None
     model = model.to(dev).eval()
     white = float(st.get("white", extra.get("resolved", {}).get("white_level", data.white_level)))
     shadows = open_shadows(data, cfg.model.needs_visibility, log)

@@ -13,7 +13,7 @@ class TrainCommand(TrainConfig):
 
     Writes RUN/config.json, RUN/checkpoints/{epoch-NNNN,last,best}.pt, RUN/metrics.jsonl and
     RUN/videos/ (per-epoch light sweeps, their evolution, the training-progress video).
-    Ctrl-C writes a checkpoint; ``--resume`` continues exactly where it stopped.
+    Ctrl-C writes a checkpoint and exits 130; ``--resume`` continues exactly where it stopped.
     """
 
     def main(self) -> None:

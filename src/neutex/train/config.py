@@ -28,6 +28,15 @@ class DataConfig:
     """Target encoding the renderer learns: log (origin, HDR-friendly), linear or srgb."""
 
 
+def _check_at_least(name: str, value: int | None, minimum: int, unset: str = "") -> None:
+    """Raise a :class:`ConfigError` naming the field and its flag unless ``value`` is None or
+    at least ``minimum``; ``unset`` says what leaving an optional flag out does."""
+    if value is not None and value < minimum:
+        flag = "--" + name.replace("_", "-")
+        raise ConfigError(f"{name}: must be >= {minimum}, got {value}",
+                          hint=f"pass {flag} with a value >= {minimum}" + (f", or leave it out {unset}" if unset else ""))
+
+
 @dataclass
 class OptimConfig:
     """Adam with the origin's step schedule: 5e-4, then x0.2 from epoch 6."""
@@ -85,6 +94,11 @@ class ScheduleConfig:
             raise ConfigError(f"schedule.epochs: must be >= 1, got {self.epochs}")
         if self.batch_size < 1:
             raise ConfigError(f"schedule.batch_size: must be >= 1, got {self.batch_size}")
+        # 0 is not a silent "unset" (None is): every count and interval here is at least 1
+        _check_at_least("schedule.pairs_per_epoch", self.pairs_per_epoch, 1, "to visit every pair")
+        for name in ("target_iterations", "log_every", "probe_every", "val_images", "sweep_frames"):
+            _check_at_least(f"schedule.{name}", getattr(self, name), 1)
+        _check_at_least("schedule.stop_after", self.stop_after, 1, "to train to the end")
 
 
 @dataclass
@@ -126,3 +140,6 @@ class TrainConfig:
     """CPU threads for torch (None: torch's default)."""
     resume: bool = False
     """Continue the run in ``out`` from its last checkpoint (optimizer, schedule, RNG, position)."""
+
+    def __post_init__(self) -> None:
+        _check_at_least("threads", self.threads, 1, "for torch's default")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 from PIL import Image
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from neutex import __version__
@@ -26,19 +28,37 @@ from neutex.color import encode_target
 from neutex.config import config_to_dict, save_config
 from neutex.data import PairLoader, PreparedData, set_light
 from neutex.data.splits import BUCKETS
-from neutex.errors import ConfigError, TrainingError
+from neutex.errors import CheckpointError, ConfigError, DataError, TrainingError
 from neutex.device import autocast, autocast_dtype, pick_device
 from neutex.eval.plots import plot_run_curves
 from neutex.model.texture import texture_resolution_for
 from neutex.render.lights import jitter_sources, rotate_sources
 from neutex.render.video import caption, hstack, read_video, to_uint8, write_png, write_video
-from neutex.run.checkpoint import epoch_checkpoint_name, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from neutex.run.checkpoint import (
+    epoch_checkpoint_name,
+    kill_point,
+    latest_checkpoint,
+    load_checkpoint,
+    remove_stale_temp_files,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+    state_dict_mismatch,
+)
 from neutex.run.evaluate import SweepJob, held_out_psnr, measure_pairs, measure_sweep, sample_pairs, sweep_jobs
-from neutex.run.load import open_shadows
+from neutex.run.load import open_shadows, read_run_config
 from neutex.run.predict import FrameRenderer
 from neutex.train.config import TrainConfig
 from neutex.train.losses import masked_l1
 from neutex.train.texture_init import init_texture_from_photos
+
+
+#: what neutex writes into a run folder; a folder holding anything else is not a run's
+_RUN_ENTRIES = ("config.json", "metrics.jsonl", "checkpoints", "videos", "plots")
+
+
+class _StopAfter(Exception):
+    """``schedule.stop_after`` reached: stop like Ctrl-C, but return normally."""
 
 
 def auto_epochs(n_pairs: int, batch_size: int, target_iterations: int) -> int:
@@ -63,13 +83,7 @@ class Trainer:
         cfg = self.cfg
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
-        ckpt_last = self.run / "checkpoints" / "last.pt"
-        if self.run.exists() and any(self.run.iterdir()) and not cfg.resume:
-            raise ConfigError(f"{self.run}: run folder exists and is not empty",
-                              hint="pass --resume to continue it, or choose another --out")
-        if cfg.resume and not ckpt_last.is_file():
-            raise ConfigError(f"{ckpt_last}: nothing to resume (no last checkpoint)",
-                              hint="drop --resume to start a new run")
+        resume_from = self._claim_run_folder()
         torch.manual_seed(cfg.seed)
         np.random.seed(cfg.seed)
 
@@ -95,7 +109,7 @@ class Trainer:
         if self.device.type == "cpu":
             self.model = self.model.to(memory_format=torch.channels_last)
         self._init_seconds = 0.0
-        if cfg.model.uses_photo_init and not cfg.resume:
+        if cfg.model.uses_photo_init and resume_from is None:
             self._init_texture_from_photos()
         self.loss = cfg.loss.setup(self.device, self.encoding)
         tex = list(self.model.texture.parameters())
@@ -121,11 +135,68 @@ class Trainer:
         # optimisation time (loading, steps, the photo fit; not validation or media): time to quality
         self.train_seconds = self._init_seconds
         self.best = -math.inf
-        if cfg.resume:
-            self._restore(load_checkpoint(ckpt_last))
+        if resume_from is not None:
+            self._restore(load_checkpoint(resume_from), resume_from)
         else:
             self.run.mkdir(parents=True, exist_ok=True)
         self._write_config()
+
+    def _claim_run_folder(self) -> Path | None:
+        """Check the run folder against ``--resume`` before anything is built; returns the
+        checkpoint to resume from, or None to start at step 0.
+
+        A folder with a checkpoint needs ``--resume`` and the run's own settings. A folder of
+        neutex's files without any checkpoint (a run that stopped before its first, e.g. at
+        step 0) is not started: it is reused, with or without ``--resume``, and says so.
+        Temporary files of checkpoints whose writer was killed are removed.
+        """
+        cfg, run = self.cfg, self.run
+        ckdir = run / "checkpoints"
+        if run.exists() and not run.is_dir():
+            raise ConfigError(f"{run}: exists and is not a folder", hint="choose another --out")
+        if not run.is_dir() or not any(run.iterdir()):
+            if cfg.resume:
+                raise ConfigError(f"{run}: nothing to resume (no run folder there)",
+                                  hint="check --out, or drop --resume to start a new run")
+            return None
+        ckpt = latest_checkpoint(ckdir)
+        if ckpt is not None and not cfg.resume:
+            raise ConfigError(f"{run}: run folder exists and is not empty (checkpoints up to {ckpt.name})",
+                              hint="pass --resume to continue it, or choose another --out")
+        if ckpt is None:
+            foreign = sorted(p.name for p in run.iterdir() if p.name not in _RUN_ENTRIES and not p.name.startswith("."))
+            if foreign:
+                what = "nothing to resume (no checkpoint)" if cfg.resume else "run folder exists and is not empty"
+                raise ConfigError(f"{run}: {what}, and it holds {foreign[0]}, which is not a neutex run's",
+                                  hint="choose another --out")
+        if cfg.resume and (run / "config.json").is_file():
+            self._check_same_config()
+        for p in remove_stale_temp_files(ckdir):
+            self.console.print(f"removed {escape(str(p))} (a checkpoint whose writer was killed)")
+        if ckpt is None:
+            self.console.print(f"{escape(str(run))} holds no checkpoint (a run that stopped before its first): "
+                               "starting it afresh")
+            (run / "metrics.jsonl").unlink(missing_ok=True)
+            for sub in ("videos", "plots"):
+                shutil.rmtree(run / sub, ignore_errors=True)
+        return ckpt
+
+    def _check_same_config(self) -> None:
+        """Refuse to continue a run with other settings than its config.json's (naming them):
+        e.g. another --model.conditioning would only fail later, loading the weights."""
+        from neutex.experiment.suite import CONTROL_KEYS, config_difference
+
+        stored = config_to_dict(read_run_config(self.run)[0])
+        want = config_to_dict(self.cfg)
+        if want["model"].get("texture_res") is None:  # resolved from the data when the run was made
+            want["model"]["texture_res"] = stored["model"].get("texture_res")
+        diff = config_difference(stored, want, CONTROL_KEYS)
+        if diff:
+            more = f" and {len(diff) - 3} more" if len(diff) > 3 else ""
+            raise ConfigError(f"{self.run / 'config.json'}: the run was made with other settings than these "
+                              f"(run -> now: {'; '.join(diff[:3])}{more})",
+                              hint="resume with the run's own settings (its config.json), or choose another --out "
+                                   "for a new run")
 
     def _init_texture_from_photos(self) -> None:
         """Texture channels of the radiance cues <- per-texel fit of the training photographs."""
@@ -179,14 +250,24 @@ class Trainer:
             "batch_in_epoch": self.batch_in_epoch,
             "step": self.step,
             "train_seconds": self.train_seconds,
+            # metrics.jsonl as of this state: a resume cuts off the lines logged after it
+            "metrics_bytes": self._metrics_bytes(),
             "best": self.best,
             "white": self.white,
             "config": json.dumps(config_to_dict(self.cfg)),
             "neutex_version": __version__,
         }
 
-    def _restore(self, st: dict[str, Any]) -> None:
-        self.model.load_state_dict(st["model"])
+    def _metrics_bytes(self) -> int:
+        path = self.run / "metrics.jsonl"
+        return path.stat().st_size if path.is_file() else 0
+
+    def _restore(self, st: dict[str, Any], path: Path) -> None:
+        try:
+            self.model.load_state_dict(st["model"])
+        except RuntimeError as exc:
+            raise CheckpointError(f"{path}: weights do not match the config ({state_dict_mismatch(exc)})",
+                                  hint="resume with the run's own settings (its config.json)") from None
         self.opt.load_state_dict(st["optimizer"])
         self.sched.load_state_dict(st["scheduler"])
         if self.disc and st.get("disc"):
@@ -198,7 +279,12 @@ class Trainer:
         self.epoch, self.batch_in_epoch, self.step = int(st["epoch"]), int(st["batch_in_epoch"]), int(st["step"])
         self.best = float(st["best"])
         self.train_seconds = float(st.get("train_seconds", 0.0))
-        self.console.print(f"resuming {self.run} at epoch {self.epoch + 1}, batch {self.batch_in_epoch}, step {self.step}")
+        metrics = self.run / "metrics.jsonl"
+        if st.get("metrics_bytes") is not None and metrics.is_file() and metrics.stat().st_size > st["metrics_bytes"]:
+            with open(metrics, "r+b") as f:  # lines logged after the checkpoint are logged again
+                f.truncate(int(st["metrics_bytes"]))
+        self.console.print(f"resuming {escape(str(self.run))} from {path.name} at epoch {self.epoch + 1}, "
+                           f"batch {self.batch_in_epoch}, step {self.step}")
 
     def _save(self, name: str) -> Path:
         return save_checkpoint(self._state(), self.run / "checkpoints" / name)
@@ -252,9 +338,11 @@ class Trainer:
             total = total + self.cfg.remedies.light_smoothness * smooth
             logs["smoothness"] = float(smooth.detach())
         if not torch.isfinite(total):
+            self._check_finite_target(batch)
+            last = latest_checkpoint(self.run / "checkpoints")
             raise TrainingError(
                 f"non-finite loss ({float(total.detach())}) at epoch {self.epoch + 1}, step {self.step}; "
-                f"the last good checkpoint is {self.run / 'checkpoints' / 'last.pt'}",
+                + (f"the last good checkpoint is {last}" if last else "no checkpoint was written yet"),
                 hint="lower --optim.lr, check the data for extreme values, or try --precision fp32")
         self.opt.zero_grad(set_to_none=True)
         total.backward()
@@ -266,6 +354,16 @@ class Trainer:
                     pe.lerp_(pm, 1 - d)
         logs["loss"] = float(total.detach())
         return logs
+
+    def _check_finite_target(self, batch: dict) -> None:
+        """Raise a :class:`DataError` naming the image when a photograph holds NaN/inf on the object."""
+        bad = (~torch.isfinite(batch["target"]) & batch["mask"].bool()).flatten(1).any(1)
+        if bad.any():
+            k = int(bad.nonzero()[0, 0])
+            v, l = int(batch["view"][k]), int(batch["light"][k])
+            raise DataError(f"{self.data.root / 'arrays' / 'images.npy'}: NaN or inf pixels on the object in the "
+                            f"image of view {self.data.view_ids[v]}, light {self.data.light_ids[l]}",
+                            hint="prepare the dataset again from its capture (neutex prepare)")
 
     # ------------------------------------------------------------------ validation & media
 
@@ -317,9 +415,10 @@ class Trainer:
         score = held_out_psnr(val)
         self.sched.step()
         self.epoch, self.batch_in_epoch = e, 0
+        is_best = score > self.best
+        self.best = max(self.best, score)  # before saving: the epoch, best and last files hold one state
         self._save(epoch_checkpoint_name(e))
-        if score > self.best:
-            self.best = score
+        if is_best:
             self._save("best.pt")
         self._save("last.pt")
         desc = "  ".join(f"{b} {v['psnr']:.2f}dB" if v.get("psnr") is not None else f"{b} -" for b, v in val.items())
@@ -345,7 +444,7 @@ class Trainer:
         self.setup()
         cfg = self.cfg
         total = self.epochs * self.iters_per_epoch
-        self.console.print(f"training {self.run}: {self.epochs} epochs x {self.iters_per_epoch} iterations, "
+        self.console.print(f"training {escape(str(self.run))}: {self.epochs} epochs x {self.iters_per_epoch} iterations, "
                            f"model {cfg.model.preset} ({len(self.model.input_names)} inputs, {cfg.model.conditioning}), "
                            f"perceptual={getattr(self.loss, 'resolved', cfg.loss.perceptual)}, "
                            f"device={self.device}, precision={cfg.precision}")
@@ -377,16 +476,20 @@ class Trainer:
                                        "lr": self.sched.get_last_lr()[0], **logs})
                         if self.step % cfg.schedule.probe_every == 0:
                             write_png(self.render_probe(), self.run / "videos" / "probe" / f"step-{self.step:09d}.png")
+                        kill_point(f"step-{self.step}")
                         if cfg.schedule.stop_after is not None and self.step >= cfg.schedule.stop_after:
-                            raise KeyboardInterrupt
+                            raise _StopAfter
                     self._end_of_epoch()
-            except KeyboardInterrupt:
+            except (KeyboardInterrupt, _StopAfter) as exc:
                 interrupted = True
                 self._save("last.pt")
                 self.console.print(f"[yellow]stopped at epoch {self.epoch + 1}, step {self.step}; "
                                    f"checkpoint written; continue with --resume[/]")
+                if isinstance(exc, KeyboardInterrupt):
+                    raise  # Ctrl-C: the command exits 130, so `neutex train ... && neutex eval ...` stops
+
         if not interrupted:
             self._finish_videos()
             plot_run_curves(self.run)
-            self.console.print(f"done: {self.run}")
+            self.console.print(f"done: {escape(str(self.run))}")
         return self.run
