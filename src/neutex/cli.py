@@ -21,6 +21,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("experiment", "neutex.experiment.command", "ExperimentCommand"),
     ("demo", "neutex.demo", "DemoCommand"),
     ("render", "neutex.render.command", "RenderCommand"),
+    ("envmap", "neutex.envmap.command", "EnvmapCommand"),
     ("bench", "neutex.bench.command", "BenchCommand"),
 ]
 
