@@ -172,7 +172,7 @@ def prepare_capture(cfg: PrepareConfig, log: Callable[[str], Any] | None = None)
     V = len(cameras)
     vi = {c.id: i for i, c in enumerate(cameras)}
     li = {l.id: i for i, l in enumerate(lights)}
-    n_seq = sum(len(s.frames) for s in cap.sequences)
+    n_seq = sum(len(s.frames) for s in cap.sequences) + sum(len(e.frames) for e in cap.environments)
     progress = _Progress(cfg.progress, V + len(cap.frames) + n_seq)
     try:
         writer = PreparedWriter(tmp, cameras, lights, W, H)
@@ -243,6 +243,14 @@ def prepare_capture(cfg: PrepareConfig, log: Callable[[str], Any] | None = None)
                 progress.step(f"sequence {s.name}")
             arr.flush()
             del arr
+        # --- environment-map ground truth (never trained on)
+        if cap.environments:
+            from neutex.data.environments import write_environments
+
+            meta["environments"] = write_environments(
+                cap, tmp, cameras, writer.arrays["mask"],
+                lambda where, rel, cam: _read_checked(lambda p: read_image(p, cap.color_space), cap, where, rel, cam),
+                progress.step)
         missing = V * len(lights) - int(writer.pairs.sum())
         if missing:
             log(f"{missing} of {V * len(lights)} (view, light) pairs have no image; they are marked in 'pairs'")

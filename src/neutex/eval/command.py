@@ -31,6 +31,8 @@ class EvalCommand:
     """Prepared dataset, if it moved since training."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     """Where to run the model."""
+    envmap_samples: int = 64
+    """Directional lights per environment map when the dataset has environment-map ground truth."""
 
     def main(self) -> None:
 
@@ -40,7 +42,7 @@ class EvalCommand:
         from neutex.eval.evaluate import evaluate_run
 
         res = evaluate_run(self.run, self.checkpoint, self.select, self.max_images, self.max_frames,
-                           self.device, self.data)
+                           self.device, self.data, envmap_samples=self.envmap_samples)
         con = Console()
         if res["selection"]:
             con.print(f"selected epoch {res['selection']['epoch']}: {res['selection']['reason']}")
@@ -58,4 +60,9 @@ class EvalCommand:
             con.print(f"{name}: tDE_rel {tm['tde_rel'] if tm['tde_rel'] is None else round(tm['tde_rel'], 4)}, "
                       f"J {tm['jump_index']:.4g} (GT {tm['jump_index_gt'] if tm['jump_index_gt'] is None else round(tm['jump_index_gt'], 4)}), "
                       f"flagged frames {flagged}")
+        for name, e in (res.get("environments") or {}).items():
+            m, b = e["model"], e["baseline"]
+            con.print(f"environment {name} ({len(e['views'])} views, {e['lights']} lights): PSNR tm "
+                      f"{m['psnr_tonemapped']:.2f} dB, SSIM {m['ssim']:.4f}; weighted captures PSNR tm "
+                      f"{b['psnr_tonemapped']:.2f} dB, SSIM {b['ssim']:.4f}")
         con.print(f"wrote {self.run / 'eval.json'}")
