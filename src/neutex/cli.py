@@ -22,6 +22,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("demo", "neutex.demo", "DemoCommand"),
     ("render", "neutex.render.command", "RenderCommand"),
     ("envmap", "neutex.envmap.command", "EnvmapCommand"),
+    ("view", "neutex.viewer.command", "ViewCommand"),
     ("bench", "neutex.bench.command", "BenchCommand"),
 ]
 
