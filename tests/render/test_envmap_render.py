@@ -127,3 +127,16 @@ def test_render_envmap_config_errors(tmp_path):
 def test_environments_validation(raw, match):
     with pytest.raises(CaptureError, match=match):
         parse_environments(raw, {"c0"})
+
+
+def test_report_has_an_environment_section():
+    from neutex.report.environment import environment_html
+
+    assert environment_html({"variants": [{"name": "a", "environments": {}}]}) == ""
+    env = {"views": ["cam00"], "held_out_views": [], "lights": 64, "sampling": "stratified", "white_level": 1.0,
+           "model": {"psnr_tonemapped": 30.0, "psnr": 25.0, "ssim": 0.9},
+           "baseline": {"psnr_tonemapped": 28.0, "psnr": 24.0, "ssim": 0.85}}
+    page = environment_html({"variants": [{"name": "a", "environments": {"sky": env}},
+                                          {"name": "b", "environments": {"sky": {**env, "model": {"psnr_tonemapped": 31.0}}}}]})
+    assert "<h3>sky</h3>" in page and page.count("<tr") == 4 and "weighted captures" in page
+    assert "<td class='best'>31.00</td>" in page
