@@ -136,7 +136,8 @@ class ViewerEngine:
         self.white = float(lr.white)
         self.cache_size = cache_size
         self._cache: OrderedDict[Any, ViewCache] = OrderedDict()
-        self._raster = None
+        self._rasters: dict[int, Any] = {}
+        self._shadows: dict[int, Any] = {}
         self._mesh = None
         self._lock = threading.RLock()
         self.e_ref = reference_irradiance(self.data.light_sources, self.data.light_intensities)
@@ -196,23 +197,44 @@ class ViewerEngine:
                 self._cache.popitem(last=False)
             return vc
 
+    # An OpenGL context is current in one thread at a time, and the viewer renders in its own
+    # thread: the rasterizer and the shadow caster are made per thread, in the thread that uses them.
+    @property
+    def _raster(self):
+        return self._rasters.get(threading.get_ident())
+
     def _rasterizer(self):
-        if self._raster is None:
+        key = threading.get_ident()
+        if key not in self._rasters:
             from neutex.capture.mesh import load_mesh
             from neutex.errors import DataError
             from neutex.gbuffer import Rasterizer
 
             if self.data.mesh_path is None:
                 raise DataError(f"{self.data.root}: no mesh.obj; only the captured views can be shown")
-            self._mesh = load_mesh(self.data.mesh_path)
-            self._raster = Rasterizer()
-        return self._raster
+            if self._mesh is None:
+                self._mesh = load_mesh(self.data.mesh_path)
+            self._rasters[key] = Rasterizer()
+        return self._rasters[key]
+
+    def shadows(self):
+        """This thread's shadow caster when the model uses cast shadows, else None."""
+        if getattr(self.lr, "shadows", None) is None:
+            return None
+        key = threading.get_ident()
+        if key not in self._shadows:
+            from neutex.run.load import open_shadows
+
+            self._shadows[key] = open_shadows(self.data, True)
+        return self._shadows[key]
 
     def close(self) -> None:
-        """Release the OpenGL context."""
-        if self._raster is not None:
-            self._raster.release()
-            self._raster = None
+        """Release the OpenGL contexts (each in any thread: release needs no current context)."""
+        for r in list(self._rasters.values()) + list(self._shadows.values()):
+            if r is not None:
+                r.release()
+        self._rasters.clear()
+        self._shadows.clear()
 
     # ---------------------------------------------------------------- lights
     def lights_of(self, lighting: Lighting) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -245,7 +267,7 @@ class ViewerEngine:
         from neutex.color import decode_target
 
         src, inten, weights = self.lights_of(lighting)
-        shadows = getattr(self.lr, "shadows", None)
+        shadows = self.shadows()
         out = torch.zeros(3, *vc.batch["mask"].shape[-2:], device=self.device)
         for i in range(0, len(src), batch_size):
             s = torch.as_tensor(np.asarray(src[i:i + batch_size]), dtype=torch.float32, device=self.device)
@@ -330,7 +352,10 @@ class ViewerEngine:
             from neutex.run.evaluate import measure_sweep, sweep_jobs
 
             job = next(j for j in sweep_jobs(self.data) if j.name == name)
-            m = measure_sweep(self.lr.renderer(8, amp=self.amp), self.data, job)
+            from neutex.run.predict import FrameRenderer
+
+            renderer = FrameRenderer(self.model, self.lr.encoding, self.device, self.amp, 8, self.shadows())
+            m = measure_sweep(renderer, self.data, job)
             err = frame_errors(m["pred"], m["gt"], m["mask"], self.white)
             curves = m["temporal"]["curves"]
             self._seq_metrics[name] = {"frames": len(job.sources), "psnr": err["psnr"],
