@@ -150,9 +150,6 @@ def summary_lines(summary: dict) -> list[str]:
                       f"{tm['baseline']:.2f} <span class='{'good' if ok else 'bad'}'>{'✓' if ok else '✗'}</span>")
         p_lines.append(f"{_e(BUCKET_TITLES.get(b, b))}: {who}{e['value']:.2f} dB; {cmp}{tm_txt}.")
     lines += (t_lines + p_lines) if judge and judge[0] == "temporal" else (p_lines + t_lines)
-    from neutex.report.environment import environment_html
-
-    a(environment_html(summary))
     st = summary.get("stripes") or {}
     if any(s.get("gan") for s in st.values()):
         parts = ", ".join(f"{_e(k)}{' (GAN)' if s.get('gan') else ''} {s['mean']:.3f}" for k, s in st.items()
