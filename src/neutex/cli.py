@@ -21,6 +21,8 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("experiment", "neutex.experiment.command", "ExperimentCommand"),
     ("demo", "neutex.demo", "DemoCommand"),
     ("render", "neutex.render.command", "RenderCommand"),
+    ("envmap", "neutex.envmap.command", "EnvmapCommand"),
+    ("view", "neutex.viewer.command", "ViewCommand"),
     ("bench", "neutex.bench.command", "BenchCommand"),
 ]
 

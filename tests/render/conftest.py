@@ -101,3 +101,9 @@ def mesh_run(mesh_data, tmp_path_factory) -> Path:
 def run_maker():
     """:func:`make_run` itself."""
     return make_run
+
+
+@pytest.fixture(scope="session")
+def capture_maker():
+    """:func:`make_capture` itself."""
+    return make_capture

@@ -33,7 +33,7 @@ GBUFFER_KEYS = ("normal", "uv", "mask", "position", "depth")
 GBUFFER_REQUIRED = ("normal", "uv", "mask")
 
 _TOP_KEYS = {"format", "color_space", "up", "mesh", "camera_convention", "cameras", "lights", "frames",
-             "sequences", "generator"}
+             "sequences", "generator", "environments"}
 _CAMERA_KEYS = {"id", "model", "width", "height", "K", "scale", "center", "world_to_camera", "camera_to_world",
                 "convention", "gbuffer"}
 _LIGHT_KEYS = {"id", "type", "intensity", "position", "direction"}
@@ -174,6 +174,7 @@ class Capture:
     up: np.ndarray = field(default_factory=lambda: np.array([0.0, 0.0, 1.0]))
     sequences: list[Sequence] = field(default_factory=list)
     generator: dict[str, Any] = field(default_factory=dict)  # how it was made (synth settings, importer)
+    environments: list = field(default_factory=list)  # neutex.capture.environments.Environment: env-map ground truth
 
     def camera(self, cam_id: str) -> Camera:
         return self._cams()[cam_id]
@@ -210,6 +211,8 @@ class Capture:
             d["sequences"] = [s.to_json() for s in self.sequences]
         if self.generator:
             d["generator"] = self.generator
+        if self.environments:
+            d["environments"] = [e.to_json() for e in self.environments]
         return d
 
 
@@ -448,8 +451,11 @@ def parse_capture(d: Any, root: Path) -> Capture:
         for i, c in enumerate(cameras):
             if not c.gbuffer:
                 raise _err("mesh", f"missing, and cameras[{i}] ({c.id}) gives no gbuffer; one of the two is required")
+    from neutex.capture.environments import parse_environments
+
+    environments = parse_environments(d.get("environments", []), cam_ids)
     return Capture(Path(root), cameras, lights, frames, mesh, color_space, up / np.linalg.norm(up), sequences,
-                   dict(_get(d, "generator", "", dict, {})))
+                   dict(_get(d, "generator", "", dict, {})), environments)
 
 
 def load_capture(path: str | Path) -> Capture:
@@ -617,6 +623,10 @@ def validate_files(cap: Capture, check_pixels: bool = True, progress=None, allow
             items.append((f"frames[{i}].mask", f.mask, f.camera))
     for i, s in enumerate(cap.sequences):
         items += [(f"sequences[{i}].frames[{j}]", p, s.camera) for j, p in enumerate(s.frames)]
+    for i, e in enumerate(cap.environments):
+        if not (cap.root / e.map).is_file():
+            raise _err(f"environments[{i}].map", f"file not found: {e.map}")
+        items += [(f"environments[{i}].frames[{j}].image", f.image, f.camera) for j, f in enumerate(e.frames)]
     for i, c in enumerate(cap.cameras):
         for k, p in (c.gbuffer or {}).items():
             if not (cap.root / p).is_file():

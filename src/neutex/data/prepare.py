@@ -176,7 +176,7 @@ def prepare_capture(cfg: PrepareConfig, log: Callable[[str], Any] | None = None)
     V = len(cameras)
     vi = {c.id: i for i, c in enumerate(cameras)}
     li = {l.id: i for i, l in enumerate(lights)}
-    n_seq = sum(len(s.frames) for s in cap.sequences)
+    n_seq = sum(len(s.frames) for s in cap.sequences) + sum(len(e.frames) for e in cap.environments)
     progress = _Progress(cfg.progress, V + len(cap.frames) + n_seq)
     try:
         writer = PreparedWriter(tmp, cameras, lights, W, H)
@@ -261,6 +261,14 @@ def prepare_capture(cfg: PrepareConfig, log: Callable[[str], Any] | None = None)
             raise CaptureError("frames: the images are black on the object (the brightest 0.5 % of object pixels "
                                "are 0), so there is nothing to learn and no white level to show it at",
                                hint="check the exposure and the image files (and color_space in capture.json)")
+        # --- environment-map ground truth (never trained on)
+        if cap.environments:
+            from neutex.data.environments import write_environments
+
+            meta["environments"] = write_environments(
+                cap, tmp, cameras, writer.arrays["mask"],
+                lambda where, rel, cam: _read_checked(lambda p: read_image(p, cap.color_space), cap, where, rel, cam),
+                progress.step)
         missing = V * len(lights) - int(writer.pairs.sum())
         if missing:
             log(f"{missing} of {V * len(lights)} (view, light) pairs have no image; they are marked in 'pairs'")

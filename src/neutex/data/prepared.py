@@ -348,6 +348,16 @@ class PreparedData:
         p = self.root / "mesh.obj"
         return p if p.is_file() else None
 
+    @property
+    def environments(self) -> list:
+        """Environment-map ground truth (:class:`neutex.data.environments.PreparedEnvironment`),
+        opened on first use; empty when the capture had none."""
+        if "_environments" not in self.__dict__:
+            from neutex.data.environments import open_environments
+
+            self._environments = open_environments(self)
+        return self._environments
+
     def pairs(self, bucket: str) -> np.ndarray:
         """``(N, 2)`` int64 ``(view, light)`` indices of the existing pairs in ``bucket``
         (one of ``train``, ``novel_light``, ``novel_view``, ``novel_both``), sorted."""

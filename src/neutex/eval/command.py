@@ -31,6 +31,8 @@ class EvalCommand:
     """Prepared dataset, if it moved since training."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     """Where to run the model."""
+    envmap_samples: int = 64
+    """Directional lights per environment map when the dataset has environment-map ground truth."""
 
     def main(self) -> None:
 
@@ -41,7 +43,7 @@ class EvalCommand:
         from neutex.eval.evaluate import evaluate_run
 
         res = evaluate_run(self.run, self.checkpoint, self.select, self.max_images, self.max_frames,
-                           self.device, self.data)
+                           self.device, self.data, envmap_samples=self.envmap_samples)
         con = Console()
         if res["selection"]:
             con.print(f"selected epoch {res['selection']['epoch']}: {res['selection']['reason']}")
@@ -69,4 +71,9 @@ class EvalCommand:
                 line += (f", spurious jumps {[f['frame'] for f in tm['spurious_jumps']]}, "
                          f"missed events {[f['frame'] for f in tm['missed_events']]}")
             con.print(line, markup=False)
+        for name, e in (res.get("environments") or {}).items():
+            m, b = e["model"], e["baseline"]
+            con.print(f"environment {name} ({len(e['views'])} views, {e['lights']} lights): PSNR tm "
+                      f"{m['psnr_tonemapped']:.2f} dB, SSIM {m['ssim']:.4f}; weighted captures PSNR tm "
+                      f"{b['psnr_tonemapped']:.2f} dB, SSIM {b['ssim']:.4f}", markup=False)
         con.print(f"wrote {escape(str(self.run / 'eval.json'))}")

@@ -124,8 +124,12 @@ def evaluate_sequences(lr: LoadedRun, out_dir: Path | None = None, max_frames: i
 
 def evaluate_run(run: str | Path, checkpoint: str | int = "best", select: Select | None = None,
                  max_images: int | None = 200, max_frames: int | None = None, device: str = "auto",
-                 data_path: str | Path | None = None, write: bool = True, progress=None) -> dict[str, Any]:
-    """Evaluate one checkpoint of a run (or the one ``select`` chooses) and write eval.json."""
+                 data_path: str | Path | None = None, write: bool = True, progress=None,
+                 envmap_samples: int = 64) -> dict[str, Any]:
+    """Evaluate one checkpoint of a run (or the one ``select`` chooses) and write eval.json.
+
+    With environment-map ground truth in the dataset, ``environments`` scores relighting under
+    each map with ``envmap_samples`` lights (:mod:`neutex.eval.environment`)."""
     selection = None
     if select is not None:
         epoch, reason = select_checkpoint(read_metrics(run), select)
@@ -134,6 +138,11 @@ def evaluate_run(run: str | Path, checkpoint: str | int = "best", select: Select
     lr = load_run(run, checkpoint, device, data_path)
     buckets, baselines = evaluate_buckets(lr, max_images, progress=progress)
     temporal = evaluate_sequences(lr, Path(run) / "plots" if write else None, max_frames)
+    environments = None
+    if lr.data.environments:
+        from neutex.eval.environment import evaluate_environments
+
+        environments = evaluate_environments(lr, envmap_samples)
     if write:
         plot_run_curves(run)
     result = {
@@ -146,6 +155,8 @@ def evaluate_run(run: str | Path, checkpoint: str | int = "best", select: Select
         "temporal": {k: {kk: vv for kk, vv in v.items() if kk != "curves"} for k, v in temporal.items()},
         "temporal_curves": {k: v["curves"] for k, v in temporal.items()},
     }
+    if environments is not None:
+        result["environments"] = environments
     if write:
         write_json_atomic(Path(run) / "eval.json", result)
     return result

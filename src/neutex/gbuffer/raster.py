@@ -133,6 +133,11 @@ class Rasterizer:
     # ---------------------------------------------------------------- render
     def render(self, mesh: Mesh, camera) -> dict[str, np.ndarray]:
         """G-buffers of ``mesh`` seen by ``camera`` (see :func:`rasterize_gbuffers`)."""
+        # make this context current: another one (a ShadowCaster's) may be, in the same thread
+        with self.ctx:
+            return self._render(mesh, camera)
+
+    def _render(self, mesh: Mesh, camera) -> dict[str, np.ndarray]:
         import moderngl
 
         if len(mesh.faces) == 0:

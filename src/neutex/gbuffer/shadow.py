@@ -516,6 +516,15 @@ class ShadowCaster:
             return hit
         if self.ctx is None:
             raise RuntimeError("ShadowCaster: used after release()")
+        # make this context current: another one (a Rasterizer's) may be, in the same thread
+        with self.ctx:
+            smap = self._render_depth_map(s)
+        self._cache[key] = smap
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return smap
+
+    def _render_depth_map(self, s: np.ndarray) -> ShadowMap:
         # heavy optional dependency: imported only when a map is rendered
         import moderngl
 
@@ -531,12 +540,8 @@ class ShadowCaster:
         buf = np.empty((S, S), np.float32)
         self._fbo.read_into(buf, components=1, attachment=0, dtype="f4")
         self.renders += 1
-        smap = ShadowMap(pad_depth(torch.from_numpy(buf), self._border), self._border,
+        return ShadowMap(pad_depth(torch.from_numpy(buf), self._border), self._border,
                          torch.from_numpy(frustum.light_matrix.astype(np.float32)), frustum.texel_size, s)
-        self._cache[key] = smap
-        while len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
-        return smap
 
     def visibility(self, position: torch.Tensor, normal: torch.Tensor, light_sources: torch.Tensor,
                    mask: torch.Tensor | None = None) -> torch.Tensor:

@@ -25,7 +25,20 @@ class RenderCommand(RenderConfig):
         s = res.summary
         what = {"sweep": f"light sweep at {s.get('view')}", "orbit": f"orbit from {s.get('start_view')}",
                 "both": f"orbit from {s.get('start_view')} with a moving light",
-                "sequence": f"sequence {s.get('sequence')} at {s.get('view')} (GT | prediction | error)"}[res.kind]
+                "sequence": f"sequence {s.get('sequence')} at {s.get('view')} (GT | prediction | error)",
+                "envmap": f"{s.get('view')} under {s.get('envmap', {}).get('file')}",
+                "envmap-rotate": f"{s.get('view')} under {s.get('envmap', {}).get('file')}, turning"}[res.kind]
+        if res.kind == "envmap":
+            e = s["envmap"]
+            con.print(f"[green]wrote[/] {escape(str(res.video))}: {escape(what)} ({e['lights']} {e['sampling']} lights), "
+                      f"{res.width}x{res.height}, rendered in {res.seconds:.1f} s (model loaded in "
+                      f"{res.load_seconds:.1f} s, {s['precision']} on {s['device']})", highlight=False, soft_wrap=True)
+            if s.get("ground_truth"):
+                g = s["ground_truth"]
+                con.print(f"against the capture's ground truth ({g['environment']}): PSNR tm {g['psnr_tonemapped']:.2f} dB, "
+                          f"SSIM {g['ssim']:.4f}", highlight=False, soft_wrap=True)
+            con.print(f"[green]wrote[/] {escape(str(res.json))}", highlight=False, soft_wrap=True)
+            return
         con.print(f"[green]wrote[/] {escape(str(res.video))}: {escape(what)}, {res.frames} frames of {res.width}x{res.height} at "
                   f"{res.fps:g} fps ({res.frames / res.fps:.1f} s of video), rendered in {res.seconds:.1f} s "
                   f"({res.frames / max(res.seconds, 1e-9):.1f} frames/s; model loaded in {res.load_seconds:.1f} s, "

@@ -11,10 +11,12 @@ import tyro
 
 from neutex.errors import ConfigError
 
-RenderKind = Literal["sweep", "orbit", "both", "sequence"]
+RenderKind = Literal["sweep", "orbit", "both", "sequence", "envmap", "envmap-rotate"]
 
 #: frames of a sweep, orbit or both video when ``--frames`` is not given.
 DEFAULT_FRAMES = 360
+#: frames of an envmap-rotate video (each frame is K one-light frames) when ``--frames`` is not given.
+DEFAULT_ENVMAP_FRAMES = 120
 #: frames per second of a sweep, orbit or both video (the origin's videos).
 DEFAULT_FPS = 24.0
 
@@ -87,12 +89,37 @@ class RenderConfig:
     """CPU threads for torch (None: torch's default, one per core)."""
     data: Path | None = None
     """Prepared dataset, if it moved since training."""
+    envmap: Path | None = None
+    """A lat-long HDR environment map (.exr, .hdr; `neutex envmap` writes procedural ones): render
+    the object under it, a still (--out FILE.png, or .exr for linear values) or, with --out
+    FILE.mp4, a video while the map turns about the up axis (--kind envmap-rotate)."""
+    envmap_rotate: float = 0.0
+    """Rotation of the map about the up axis (degrees; the start of an envmap-rotate video)."""
+    envmap_samples: int = 64
+    """Directional lights the map is cut into (each one frame of the model per image)."""
+    envmap_sampling: Literal["stratified", "importance"] = "stratified"
+    """stratified: equal-area cells, each one light with its cell's energy (deterministic);
+    importance: lights drawn by the map's luminance (unbiased, noisy)."""
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` for out-of-range or contradictory values. (Called by
         :func:`~neutex.render.pipeline.render_video`, so library callers get it too.)"""
-        if self.out.suffix.lower() != ".mp4":
+        kind = self.resolved_kind
+        if kind == "envmap":
+            if self.out.suffix.lower() not in (".png", ".exr"):
+                raise ConfigError(f"out: {self.out}: --kind envmap writes a still image (.png, or .exr for linear "
+                                  "values)", hint="for a video while the map turns: --kind envmap-rotate --out FILE.mp4")
+        elif self.out.suffix.lower() != ".mp4":
             raise ConfigError(f"out: {self.out}: the video must be an .mp4 file")
+        if kind in ("envmap", "envmap-rotate") and self.envmap is None:
+            raise ConfigError(f"envmap: --kind {kind} needs a map: --envmap FILE.exr",
+                              hint="`neutex envmap --out maps/` writes procedural maps")
+        if self.envmap is not None and kind not in ("envmap", "envmap-rotate"):
+            raise ConfigError(f"envmap: --envmap lights --kind envmap or envmap-rotate, not --kind {kind}")
+        if self.envmap_samples < 1:
+            raise ConfigError(f"envmap-samples: must be >= 1, got {self.envmap_samples}")
+        if not math.isfinite(self.envmap_rotate):
+            raise ConfigError(f"envmap-rotate: must be finite, got {self.envmap_rotate}")
         if self.frames is not None and self.frames < 2:
             raise ConfigError(f"frames: a video needs at least 2 frames, got {self.frames}")
         if self.fps is not None and not self.fps > 0:
@@ -110,7 +137,6 @@ class RenderConfig:
         for name in ("elevation", "azimuth", "exposure", "turns"):
             if not math.isfinite(getattr(self, name)):
                 raise ConfigError(f"{name}: must be finite, got {getattr(self, name)}")
-        kind = self.resolved_kind
         if self.sequence is not None and kind != "sequence":
             raise ConfigError(f"sequence: --sequence renders a ground-truth sequence, not --kind {kind}",
                               hint="drop --kind, or drop --sequence")
@@ -125,7 +151,10 @@ class RenderConfig:
 
     @property
     def resolved_kind(self) -> RenderKind:
-        """``kind``, or its default: ``sequence`` with ``--sequence``, else ``sweep``."""
+        """``kind``, or its default: ``sequence`` with ``--sequence``; with ``--envmap``,
+        ``envmap-rotate`` for an .mp4 and ``envmap`` (a still) otherwise; else ``sweep``."""
         if self.kind is not None:
             return self.kind
+        if self.envmap is not None:
+            return "envmap-rotate" if self.out.suffix.lower() == ".mp4" else "envmap"
         return "sequence" if self.sequence is not None else "sweep"

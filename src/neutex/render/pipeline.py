@@ -196,6 +196,10 @@ def _render(cfg: RenderConfig, kind: str, loaded, log: Callable[[str], Any]) -> 
             n, fps, summary = _sweep(cfg, lr.data, renderer, white)
         elif kind == "sequence":
             n, fps, summary = _sequence(cfg, lr.data, renderer, white)
+        elif kind in ("envmap", "envmap-rotate"):
+            from neutex.render.envlight import render_envmap_kind
+
+            n, fps, summary = render_envmap_kind(cfg, lr.data, renderer, white, kind)
         else:
             n, fps, summary = _orbit(cfg, lr.data, renderer, white, kind)
     seconds = time.perf_counter() - t1

@@ -292,6 +292,9 @@ def render_html(summary: dict) -> str:
           "luminance, jump signal and flagged frames of each sweep)</summary><div class='pair'>" + "".join(figs)
           + "</div></details>")
 
+    from neutex.report.environment import environment_html
+
+    a(environment_html(summary))
     st = summary.get("stripes") or {}
     if any(s.get("gan") for s in st.values()):
         a("<h2 id='stripes'>Stripes (GAN vs no GAN)</h2>")

@@ -53,6 +53,19 @@ class SynthCommand:
     """Mitsuba variant; auto probes llvm_ad_rgb in a subprocess and falls back to scalar_rgb."""
     progress: bool = True
     """Show a progress bar with ETA."""
+    envmap: tuple[Path, ...] = ()
+    """Lat-long HDR environment maps (.exr, .hdr; `neutex envmap` writes procedural ones): also
+    render --envmap-views views under each with Mitsuba's envmap emitter, as ground truth for
+    `neutex eval` (capture.json "environments")."""
+    envmap_views: int = 4
+    """How many views get environment renders (held-out and seen views alternately)."""
+    envmap_spp: int = 256
+    """Samples per pixel of the environment renders."""
+    envmap_rotate: float = 0.0
+    """Rotation of the maps about the up axis, in degrees."""
+    envmap_only: bool = False
+    """Add the environment renders to the capture already in --out (written by `neutex synth`),
+    rendering nothing else: its mesh, textures and settings are reused."""
 
     def config(self):
         """The preset with this command's flags applied (a :class:`SynthConfig`)."""
@@ -64,8 +77,20 @@ class SynthCommand:
 
     def main(self) -> None:
         from neutex.capture import load_capture
+        from neutex.errors import ConfigError
         from neutex.synth.render import synthesize
 
+        if self.envmap_only or self.envmap:
+            if not self.envmap:
+                raise ConfigError("envmap-only: give the maps with --envmap FILE ...")
+            if self.envmap_views < 1 or self.envmap_spp < 1:
+                raise ConfigError("envmap-views, envmap-spp: must be at least 1")
+        if self.envmap_only:
+            from neutex.synth.environment import render_environments
+
+            render_environments(self.out, list(self.envmap), self.envmap_views, self.envmap_spp, self.envmap_rotate,
+                                self.variant or "auto", self.progress)
+            return
         cfg = self.config()
         print(f"neutex synth: preset {cfg.name} ({cfg.shape}), {cfg.views} views x {cfg.n_lights} lights at "
               f"{cfg.res}x{cfg.res}, {cfg.spp} spp, {cfg.n_images} renders -> {cfg.out}")
@@ -77,3 +102,8 @@ class SynthCommand:
         print(f"  mesh.obj, textures/, masks/ ({len(cap.cameras)}), images/ ({len(cap.frames)} EXR), "
               f"sweeps/ ({sum(len(s.frames) for s in cap.sequences)} EXR in {len(cap.sequences)} sequences: "
               f"{', '.join(s.name for s in cap.sequences) or 'none'})")
+        if self.envmap:
+            from neutex.synth.environment import render_environments
+
+            render_environments(out, list(self.envmap), self.envmap_views, self.envmap_spp, self.envmap_rotate,
+                                cfg.variant, self.progress)

@@ -1,0 +1,145 @@
+"""Relighting a trained run with an HDR environment map (docs/render.md, "Environment maps").
+
+Light transport is linear in the light, so the object under a map is the integral of its
+one-light response over the map: the map becomes K directional lights
+(:func:`neutex.envmap.sample_envmap`) and the relit image is the sum of the model's frames
+under them, each rendered through the fast sweep path (:meth:`FrameRenderer.sweep`: the
+texture is sampled once per view).
+
+The network is linear in the light only approximately, and only near the irradiances it was
+trained on. So every light is rendered at the *reference irradiance* ``E_ref`` — the median
+irradiance the stage lights cast on the object centre (``I / d²`` for point lights, ``I`` for
+directional ones) — and its frame is scaled by ``E_k / E_ref`` per channel, which is exact for
+light transport (each RGB channel is linear in that channel of the light). A directional light
+enters the renderer inputs with ``E = I`` (no falloff), the same cue form as a point light's
+``I / d²``.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from neutex.envmap.sampling import EnvLights
+
+
+def reference_irradiance(light_sources: np.ndarray, light_intensities: np.ndarray) -> np.ndarray:
+    """``(3,)`` median RGB irradiance the stage lights cast on the origin (the object centre):
+    ``I / |p|²`` for point lights, ``I`` for directional ones.
+
+    Examples:
+        >>> reference_irradiance(np.array([[0, 0, 2.0, 1], [0, 0, 1.0, 0]]), np.array([[8.0, 8, 8], [3.0, 3, 3]])).tolist()
+        [2.5, 2.5, 2.5]
+    """
+    src = np.asarray(light_sources, np.float64).reshape(-1, 4)
+    inten = np.asarray(light_intensities, np.float64).reshape(-1, 3)
+    if len(src) == 0:
+        return np.ones(3)
+    d2 = np.where(src[:, 3] > 0.5, (src[:, :3] ** 2).sum(1), 1.0)
+    e = np.median(inten / np.maximum(d2, 1e-12)[:, None], axis=0)
+    return np.where(e > 0, e, 1.0)
+
+
+def light_weights(lights: EnvLights, e_ref: np.ndarray) -> np.ndarray:
+    """``(K, 3)`` per-channel scale of each light's frame rendered at ``e_ref``: ``E_k / E_ref``."""
+    return lights.irradiance / np.asarray(e_ref, np.float64)[None, :]
+
+
+@torch.no_grad()
+def relight_frames(renderer, source, view: int, lights: EnvLights, e_ref: np.ndarray) -> Iterator[torch.Tensor]:
+    """The weighted one-light frames of ``view``, a batch at a time: ``(B, 3, H, W)`` float32
+    linear, frame k already scaled by ``E_k / E_ref``; their sum over all batches is the relit image."""
+    if len(lights) == 0:
+        return
+    w = torch.from_numpy(light_weights(lights, e_ref).astype(np.float32))
+    k = 0
+    inten = np.tile(np.asarray(e_ref, np.float32), (len(lights), 1))
+    for frames in renderer.sweep(source, view, lights.sources, inten):
+        b = frames.shape[0]
+        yield frames * w[k:k + b].to(frames.device)[:, :, None, None]
+        k += b
+
+
+@torch.no_grad()
+def relight_envmap(renderer, source, view: int, lights: EnvLights, e_ref: np.ndarray) -> torch.Tensor:
+    """``(3, H, W)`` float32 linear: ``view`` of the run behind ``renderer`` (a
+    :class:`~neutex.run.predict.FrameRenderer`) under the lights standing in for a map.
+
+    Args:
+        source: a :class:`~neutex.data.PreparedData` or :class:`~neutex.data.loader.GBufferTensors`.
+        view: view index into ``source``.
+        lights: the map's directional lights (:func:`neutex.envmap.sample_envmap`).
+        e_ref: ``(3,)`` the irradiance each light is rendered at (:func:`reference_irradiance`).
+    """
+    t = source if hasattr(source, "uv") and not hasattr(source, "images") else source.tensors(renderer.device)
+    out = torch.zeros(3, t.uv.shape[1], t.uv.shape[2], device=renderer.device)
+    for f in relight_frames(renderer, source, view, lights, e_ref):
+        out += f.sum(0)
+    return out
+
+
+# ---------------------------------------------------------------- neutex render --envmap
+
+
+def _matching_ground_truth(data, env, view: int):
+    """``(environment, frame index)`` of the dataset's ground truth for this map, rotation and
+    view (same name, same rotation), or None."""
+    for e in getattr(data, "environments", []):
+        if e.name == env.name and abs(e.rotation_deg - env.rotation_deg) < 1e-6 and view in e.views.tolist():
+            return e, e.views.tolist().index(view)
+    return None
+
+
+def render_envmap_kind(cfg, data, renderer, white: float, kind: str) -> tuple[int, float, dict]:
+    """``neutex render --envmap``: a still (``kind`` ``envmap``: PNG, or EXR with linear values)
+    or a video while the map turns (``envmap-rotate``). Returns ``(frames, fps, summary)``."""
+    from neutex.capture.imageio import write_exr
+    from neutex.envmap.latlong import read_envmap
+    from neutex.envmap.sampling import sample_envmap
+    from neutex.render.config import DEFAULT_ENVMAP_FRAMES, DEFAULT_FPS
+    from neutex.render.pipeline import resolve_view
+    from neutex.render.video import caption, to_uint8, write_png, write_video
+
+    view = resolve_view(data, cfg.view, "held_out")
+    env = read_envmap(cfg.envmap, data.up, cfg.envmap_rotate)
+    lights = sample_envmap(env, cfg.envmap_samples, cfg.envmap_sampling)
+    e_ref = reference_irradiance(data.light_sources, data.light_intensities)
+    mask = torch.from_numpy(np.array(data.mask[view], bool))
+    head = {"view": data.view_ids[view], "view_index": view,
+            "held_out_view": bool(view in set(data.held_out_views.tolist())),
+            "envmap": {"file": str(cfg.envmap), "name": env.name, "size": [env.width, env.height],
+                       "rotation_deg": cfg.envmap_rotate, "samples": cfg.envmap_samples, "lights": len(lights),
+                       "sampling": cfg.envmap_sampling, "reference_irradiance": e_ref.tolist(),
+                       "map_irradiance_total": env.irradiance_total().tolist()}}
+    if kind == "envmap":
+        img = relight_envmap(renderer, data, view, lights, e_ref).cpu() * mask
+        if cfg.out.suffix.lower() == ".exr":
+            write_exr(cfg.out, img.permute(1, 2, 0).numpy(), half=False)
+        else:
+            write_png(to_uint8(img, white, cfg.exposure), cfg.out)
+        gt = _matching_ground_truth(data, env, view)
+        if gt is not None:
+            from neutex.eval.metrics import image_metrics
+
+            e, j = gt
+            g = torch.from_numpy(np.asarray(e.frames[j], np.float32)).permute(2, 0, 1) * mask
+            m = image_metrics(img[None], g[None], mask[None, None], white=e.white_level)
+            head["ground_truth"] = {"environment": e.name, "white_level": e.white_level,
+                                    **{k: float(v[0]) for k, v in m.items()}}
+        return 1, 0.0, head
+    n = cfg.frames or DEFAULT_ENVMAP_FRAMES
+    fps = cfg.fps or DEFAULT_FPS
+    turns = cfg.light_turns if cfg.light_turns is not None else 1.0
+
+    def frames():
+        for t in range(n):
+            deg = 360.0 * turns * t / n
+            img = relight_envmap(renderer, data, view, lights.rotated(deg, data.up), e_ref).cpu() * mask
+            f = to_uint8(img, white, cfg.exposure)
+            yield caption(f, f"{env.name} +{deg:.0f} deg") if cfg.caption else f
+
+    write_video(frames(), cfg.out, fps)
+    head["envmap"]["turns"] = turns
+    return n, fps, head
