@@ -61,7 +61,7 @@ def test_viewer_in_chromium(viewer_run, tmp_path):
                 page.on("pageerror", lambda e: errors.append(str(e)))
                 page.on("request", lambda r: requests.append(r.url))
                 page.goto(f"http://127.0.0.1:{port}/", wait_until="load")
-                assert _wait(lambda: app.frames_sent >= 1 and app.last_info.get("height") == 64), "no image arrived"
+                assert _wait(lambda: app.frames_sent >= 1 and app.last_info.get("height") == 64, 90.0), "no image arrived"
                 page.wait_for_timeout(800)
                 before = _viewport(page)
                 page.screenshot(path=str(tmp_path / "viewer.png"))
