@@ -181,10 +181,9 @@ class ModelConfig:
 
     @property
     def needs_visibility(self) -> bool:
-        """Whether batches must carry shadow-map visibility."""
-        return self.shadows and any(get_input(n.split(":")[0]).light_dependent and
-                                    (get_input(n.split(":")[0]).radiance or n.split(":")[0] == "visibility")
-                                    for n in self.all_inputs())
+        """Whether batches must carry shadow-map visibility: shadows are on and an input uses
+        it (a radiance cue or ``visibility`` itself)."""
+        return self.shadows and any(get_input(s.name).radiance or s.name == "visibility" for s in self.slots())
 
     def setup(self, encoding: Encoding) -> Relighter:
         """Build the :class:`Relighter` whose output activation matches ``encoding``.

@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from neutex.data.splits import HELD_OUT_BUCKETS
 from neutex.report.figures import BUCKET_TITLES
 
 METRICS = (("psnr", "PSNR (dB)", True, "{:.2f}"), ("psnr_tonemapped", "PSNR tone-mapped (dB)", True, "{:.2f}"),
@@ -107,6 +108,35 @@ def _metrics_table(summary: dict, bucket: str) -> str:
             f"<thead>{head}</thead><tbody>{''.join(body)}</tbody></table>")
 
 
+#: the metrics on which a learned model must beat the nearest photograph.
+VERDICT_METRICS = (("psnr", "PSNR"), ("psnr_tonemapped", "tone-mapped PSNR"), ("ssim", "SSIM"))
+
+
+def verdict_lines(summary: dict) -> list[str]:
+    """One line per variant: does it beat the nearest-light baseline in every held-out bucket
+    on linear PSNR, tone-mapped PSNR and SSIM (the bar a relighting model has to clear)?"""
+    out = []
+    for v in summary["variants"]:
+        losses, n = [], 0
+        for b in HELD_OUT_BUCKETS:
+            m, base = (v.get("buckets") or {}).get(b), _baseline(v, b)
+            if not m or not base:
+                continue
+            n += 1
+            for key, label in VERDICT_METRICS:
+                if m.get(key) is not None and base.get(key) is not None and not m[key] > base[key]:
+                    losses.append(f"{label} on {BUCKET_TITLES.get(b, b).lower()} ({m[key]:.3g} vs {base[key]:.3g})")
+        if not n:
+            continue
+        if losses:
+            out.append(f"<b>{_e(v['name'])}</b>: <span class='bad'>does not beat the nearest photograph</span> on "
+                       f"{_e('; '.join(losses))}.")
+        else:
+            out.append(f"<b>{_e(v['name'])}</b>: <span class='good'>beats the nearest-light baseline in every held-out "
+                       f"bucket on PSNR, tone-mapped PSNR and SSIM</span> ✓")
+    return out
+
+
 def summary_lines(summary: dict) -> list[str]:
     """The report's top box, one HTML line per finding: who won what."""
     w = summary.get("winners") or {}
@@ -150,6 +180,7 @@ def summary_lines(summary: dict) -> list[str]:
                       f"{tm['baseline']:.2f} <span class='{'good' if ok else 'bad'}'>{'✓' if ok else '✗'}</span>")
         p_lines.append(f"{_e(BUCKET_TITLES.get(b, b))}: {who}{e['value']:.2f} dB; {cmp}{tm_txt}.")
     lines += (t_lines + p_lines) if judge and judge[0] == "temporal" else (p_lines + t_lines)
+    lines += verdict_lines(summary)
     st = summary.get("stripes") or {}
     if any(s.get("gan") for s in st.values()):
         parts = ", ".join(f"{_e(k)}{' (GAN)' if s.get('gan') else ''} {s['mean']:.3f}" for k, s in st.items()
