@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from neutex.data.prepare import PrepareConfig
+from neutex.data.splits import BUCKETS
 
 
 @dataclass
@@ -21,7 +22,7 @@ class PrepareCommand(PrepareConfig):
         console = Console(stderr=True)
         out = prepare_capture(self, log=lambda s: console.print(f"[yellow]note:[/] {s}", highlight=False))
         data = PreparedData.open(out)
-        counts = {b: len(data.pairs(b)) for b in ("train", "novel_light", "novel_view", "novel_both")}
+        counts = {b: len(data.pairs(b)) for b in BUCKETS}
         console.print(f"[green]prepared[/] {out}: {data.num_views} views x {data.num_lights} lights at "
                       f"{data.width}x{data.height}; pairs per bucket: "
                       + ", ".join(f"{k} {v}" for k, v in counts.items()), highlight=False)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from neutex.capture.schema import Camera, Light
-from neutex.data.splits import BUCKETS, Split
+from neutex.data.splits import BUCKETS, Split, held_out_parts
 from neutex.errors import DataError
 from neutex.jsonio import read_json_object, write_json_atomic
 
@@ -210,12 +210,11 @@ class PreparedWriter:
 
 
 def _bucket_pairs(pairs: np.ndarray, view_ids: list[str], light_ids: list[str], split: Split, bucket: str) -> np.ndarray:
-    if bucket not in BUCKETS:
-        raise DataError(f"bucket {bucket!r}: unknown (one of {', '.join(BUCKETS)})")
+    view_held, light_held = held_out_parts(bucket)
     held_v = np.array([v in set(split.held_out_views) for v in view_ids], bool)
     held_l = np.array([l in set(split.held_out_lights) for l in light_ids], bool)
-    want_v = held_v if bucket in ("novel_view", "novel_both") else ~held_v
-    want_l = held_l if bucket in ("novel_light", "novel_both") else ~held_l
+    want_v = held_v if view_held else ~held_v
+    want_l = held_l if light_held else ~held_l
     sel = pairs & want_v[:, None] & want_l[None, :]
     return np.argwhere(sel).astype(np.int64)
 

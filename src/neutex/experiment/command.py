@@ -11,6 +11,8 @@ from typing import Annotated, Literal, Optional
 
 import tyro
 
+from neutex.data.splits import BUCKETS
+
 
 def parse_sets(items: tuple[str, ...] | list[str]) -> dict:
     """``["model.unet_width=16", "loss.gan=true"]`` -> ``{"model.unet_width": 16, "loss.gan": True}``
@@ -44,7 +46,7 @@ def print_results(summary: dict, console) -> None:
         t.add_column(v["name"], justify="right")
     for s in splits:
         t.add_column("nearest light" + (f" {s}" if len(splits) > 1 else ""), justify="right")
-    buckets = [b for b in ("train", "novel_light", "novel_view", "novel_both") if any(b in v["buckets"] for v in variants)]
+    buckets = [b for b in BUCKETS if any(b in v["buckets"] for v in variants)]
     for b in buckets:
         row = [b]
         best = max((v["buckets"].get(b, {}).get("psnr") or -1e9) for v in variants)

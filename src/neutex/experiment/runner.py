@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from neutex.errors import ConfigError, DataError
+from neutex.run.evaluate import held_out_psnr
 from neutex.experiment.suite import (
     SCALES,
     ResolvedVariant,
@@ -36,7 +37,6 @@ from neutex.experiment.suite import (
     suite_to_dict,
 )
 
-HELD_OUT = ("novel_light", "novel_view", "novel_both")
 METRIC_KEYS = ("psnr", "psnr_tonemapped", "ssim", "mae", "mse")
 #: for each metric: True if higher is better.
 HIGHER_IS_BETTER = {"psnr": True, "psnr_tonemapped": True, "ssim": True, "ssim_tonemapped": True, "mae": False,
@@ -420,9 +420,9 @@ def winners(variants: list[dict], judge: tuple[str, ...] = ("psnr",)) -> dict[st
                                   "jump_index": best[2], "jump_index_gt": best[3]}
     held = []
     for v in variants:
-        vals = [v["buckets"][b]["psnr"] for b in HELD_OUT if b in v["buckets"] and v["buckets"][b].get("psnr") is not None]
-        if vals:
-            held.append((v["name"], sum(vals) / len(vals)))
+        score = held_out_psnr(v["buckets"])  # the rule best.pt and --select psnr use
+        if math.isfinite(score):
+            held.append((v["name"], score))
     if held:
         best = max(held, key=lambda c: c[1])
         out["held_out_psnr"] = {"variant": best[0], "value": best[1], "all": dict(held)}
