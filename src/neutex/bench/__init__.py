@@ -21,7 +21,6 @@ _LAZY = {
     "OriginModel": "neutex.bench.origin",
     "QUOTED_ORIGIN_MS": "neutex.bench.origin",
     "print_report": "neutex.bench.report",
-    "write_json": "neutex.bench.report",
 }
 
 __all__ = ["BenchConfig", *_LAZY]

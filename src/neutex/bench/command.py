@@ -17,8 +17,9 @@ class BenchCommand(BenchConfig):
     def main(self) -> None:
         from rich.console import Console
 
-        from neutex.bench.report import print_report, write_json
+        from neutex.bench.report import print_report
         from neutex.bench.suite import check_document, run_bench
+        from neutex.jsonio import write_json_atomic
 
         err = Console(stderr=True)
         doc = run_bench(self, log=lambda s: err.print(f"[dim]bench:[/] {s}", highlight=False))
@@ -28,4 +29,4 @@ class BenchCommand(BenchConfig):
             out = Console(width=160)
         print_report(doc, out)
         if self.json is not None:
-            err.print(f"wrote {write_json(doc, self.json)}", highlight=False)
+            err.print(f"wrote {write_json_atomic(self.json, doc, indent=2)}", highlight=False)

@@ -21,7 +21,7 @@ from typing import Any, Literal
 import numpy as np
 
 from neutex.errors import CaptureError
-from neutex.jsonio import write_json_atomic
+from neutex.jsonio import read_json_object, write_json_atomic
 
 FORMAT = "neutex-capture/1"
 
@@ -460,14 +460,7 @@ def load_capture(path: str | Path) -> Capture:
     path = Path(path)
     if path.is_dir():
         path = path / "capture.json"
-    if not path.is_file():
-        raise CaptureError(f"{path}: file not found")
-    try:
-        d = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise CaptureError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    except UnicodeDecodeError as exc:
-        raise CaptureError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    d = read_json_object(path, CaptureError)
     try:
         return parse_capture(d, path.parent)
     except CaptureError as exc:

@@ -135,7 +135,7 @@ def evaluate_run(run: str | Path, checkpoint: str | int = "best", select: Select
     buckets, baselines = evaluate_buckets(lr, max_images, progress=progress)
     temporal = evaluate_sequences(lr, Path(run) / "plots" if write else None, max_frames)
     if write:
-        plot_run_curves(run)
+        plot_run_curves(read_metrics(run), run)
     result = {
         "checkpoint": str(lr.checkpoint.relative_to(lr.run) if lr.checkpoint.is_relative_to(lr.run) else lr.checkpoint),
         "epoch": lr.epoch,

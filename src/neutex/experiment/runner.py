@@ -16,7 +16,6 @@ Layout of the experiment folder ``DIR``::
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import shlex
 import shutil
@@ -24,8 +23,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from neutex.errors import ConfigError, DataError
-from neutex.run.evaluate import held_out_psnr
+from neutex.errors import CaptureError, CheckpointError, ConfigError, DataError
 from neutex.experiment.suite import (
     SCALES,
     ResolvedVariant,
@@ -36,6 +34,8 @@ from neutex.experiment.suite import (
     resolve_variants,
     suite_to_dict,
 )
+from neutex.jsonio import read_json_object, write_json_atomic
+from neutex.run.evaluate import held_out_psnr
 
 METRIC_KEYS = ("psnr", "psnr_tonemapped", "ssim", "mae", "mse")
 #: for each metric: True if higher is better.
@@ -54,32 +54,6 @@ class _Log:
         el = time.perf_counter() - self.t0
         stamp = f"[dim]{int(el // 60):02d}:{int(el % 60):02d}[/]"
         self.console.print(f"{stamp} {f'[{style}]' if style else ''}{msg}{'[/]' if style else ''}", highlight=False)
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(_finite(obj), indent=1))
-    tmp.replace(path)
-
-
-def _finite(x: Any) -> Any:
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, dict):
-        return {str(k): _finite(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_finite(v) for v in x]
-    if isinstance(x, Path):
-        return str(x)
-    return x
 
 
 # ----------------------------------------------------------------------------- commands
@@ -161,7 +135,7 @@ class DataPlan:
 
     def path_for(self, split: SplitSpec, out: Path) -> Path:
         if self.given_prepared is not None:
-            info = _read_json(self.given_prepared / "splits.json") or {}
+            info = read_json_object(self.given_prepared / "splits.json", DataError, default={})
             if split.matches(info):
                 return self.given_prepared
         return out / "prepared" / split.name
@@ -180,7 +154,7 @@ def plan_data(out: Path, data: Path | None, suite: SuiteConfig, scale: str) -> D
     if (data / "capture.json").is_file():
         return DataPlan(data, None, False)
     if (data / "prepared.json").is_file():
-        meta = _read_json(data / "prepared.json") or {}
+        meta = read_json_object(data / "prepared.json", DataError)
         src = (meta.get("source") or {}).get("capture")
         cap = Path(src).parent if src and Path(src).is_file() else None
         return DataPlan(cap, data, False)
@@ -195,7 +169,7 @@ def _ensure_capture(plan: DataPlan, log: _Log, progress: bool) -> float:
     cap_json = plan.capture / "capture.json"
     want = config_to_dict(plan.synth_config)
     if cap_json.is_file():
-        have = ((_read_json(cap_json) or {}).get("generator") or {}).get("config") or {}
+        have = (read_json_object(cap_json, CaptureError).get("generator") or {}).get("config") or {}
         diff = config_difference(have, want, ignore=("out", "variant"))
         if not diff:
             log(f"capture: reusing {plan.capture}")
@@ -219,9 +193,9 @@ def _ensure_prepared(plan: DataPlan, split: SplitSpec, out: Path, log: _Log, pro
     path = plan.path_for(split, out)
     if plan.given_prepared is not None and path == plan.given_prepared:
         return path, 0.0
-    info = _read_json(path / "splits.json")
-    meta = _read_json(path / "prepared.json")
-    if info is not None and meta is not None and split.matches(info) and plan.capture is not None:
+    info = read_json_object(path / "splits.json", DataError, default={})
+    meta = read_json_object(path / "prepared.json", DataError, default={})
+    if info and meta and split.matches(info) and plan.capture is not None:
         src = (meta.get("source") or {}).get("capture")
         if src and Path(src).resolve() == (plan.capture / "capture.json").resolve():
             log(f"prepare {split.name}: reusing {path}")
@@ -238,7 +212,7 @@ def _ensure_prepared(plan: DataPlan, split: SplitSpec, out: Path, log: _Log, pro
                                   light_fraction=split.light_fraction, seed=split.seed, progress=progress),
                     log=lambda s: log(f"  {s}"))
     dt = time.perf_counter() - t
-    counts = (_read_json(path / "splits.json") or {}).get("counts", {})
+    counts = read_json_object(path / "splits.json", DataError).get("counts", {})
     log(f"prepare {split.name}: done in {dt:.0f} s ({', '.join(f'{k} {v}' for k, v in counts.items())})")
     return path, dt
 
@@ -265,8 +239,8 @@ def _check_same_experiment(rv: ResolvedVariant) -> None:
     from neutex.run.load import upgrade_config_dict
     from neutex.train.config import TrainConfig
 
-    cj = _read_json(Path(rv.config.out) / "config.json")
-    if not cj or "config" not in cj:
+    cj = read_json_object(Path(rv.config.out) / "config.json", CheckpointError, default={})
+    if "config" not in cj:
         return
     stored = cj["config"]
     try:  # fill fields added to TrainConfig since that run with their defaults
@@ -338,8 +312,8 @@ def collect_variant(rv: ResolvedVariant, out: Path, timings: dict, status: str, 
     from neutex.run.load import read_metrics
 
     run = Path(rv.config.out)
-    ev = _read_json(run / "eval.json") or {}
-    cj = _read_json(run / "config.json") or {}
+    ev = read_json_object(run / "eval.json", CheckpointError, default={})
+    cj = read_json_object(run / "config.json", CheckpointError, default={})
     val, _ = _epoch_rows(read_metrics(run))
     per_epoch = []
     for r in val:
@@ -486,9 +460,9 @@ def run_suite(suite: SuiteConfig, out: str | Path, data: str | Path | None = Non
         if variant_state(rv) in ("done", "resume"):
             _check_same_experiment(rv)
     out.mkdir(parents=True, exist_ok=True)
-    _write_json(out / "suite.json", {"suite": suite_to_dict(suite), "source": source, "scale": scale,
+    write_json_atomic(out / "suite.json", {"suite": suite_to_dict(suite), "source": source, "scale": scale,
                                      "overrides": overrides or {}, "command": command})
-    timings = _read_json(out / "timings.json") or {}
+    timings = read_json_object(out / "timings.json", hint="delete it (it holds wall times only)", default={})
     timings.setdefault("variants", {})
     timings.setdefault("prepare_s", {})
     t_start = time.perf_counter()
@@ -506,14 +480,14 @@ def run_suite(suite: SuiteConfig, out: str | Path, data: str | Path | None = Non
         path, dt = _ensure_prepared(plan, s, out, log, progress)
         if dt:
             timings["prepare_s"][s.name] = dt
-        info = _read_json(path / "splits.json") or {}
+        info = read_json_object(path / "splits.json", DataError)
         prepared_info[s.name] = {"path": str(path), "label": s.label(), **dataclasses.asdict(s),
                                  "counts": info.get("counts", {}),
                                  "command": _cmd(["neutex", "prepare", plan.capture or "CAPTURE", "--out", path,
                                                   "--view-fraction", s.view_fraction,
                                                   "--light-fraction", s.light_fraction, "--seed", s.seed])
                                  if path != plan.given_prepared else "(given with --data)"}
-        _write_json(out / "timings.json", timings)
+        write_json_atomic(out / "timings.json", timings)
 
     # -- variants, one after another
     statuses = {}
@@ -530,7 +504,7 @@ def run_suite(suite: SuiteConfig, out: str | Path, data: str | Path | None = Non
         t0 = time.perf_counter()
         finished = _train_variant(rv, state, console, log)
         t["train_s"] = (t.get("train_s") or 0.0) + time.perf_counter() - t0
-        _write_json(out / "timings.json", timings)
+        write_json_atomic(out / "timings.json", timings)
         if not finished:
             log(f"{head}: stopped before its last epoch; re-run the same command to resume it", "yellow")
             return SuiteResult(out, None, interrupted=rv.name)
@@ -538,7 +512,7 @@ def run_suite(suite: SuiteConfig, out: str | Path, data: str | Path | None = Non
         t0 = time.perf_counter()
         ev = _evaluate_variant(rv, suite, scale, device, console)
         t["eval_s"] = time.perf_counter() - t0
-        _write_json(out / "timings.json", timings)
+        write_json_atomic(out / "timings.json", timings)
         desc = "  ".join(f"{b} {m['psnr']:.2f} dB" for b, m in ev["buckets"].items() if m.get("psnr") is not None)
         log(f"{head}: done in {t['train_s'] + t['eval_s']:.0f} s: {desc}")
         statuses[rv.name] = "trained"
@@ -574,11 +548,11 @@ def run_suite(suite: SuiteConfig, out: str | Path, data: str | Path | None = Non
         render_report_media(out, summary, variants, device=device, log=log)
         timings["report_s"] = time.perf_counter() - t0
     timings["last_run_s"] = time.perf_counter() - t_start
-    _write_json(out / "timings.json", timings)
+    write_json_atomic(out / "timings.json", timings)
     summary["wall_s"] = {"synth": timings.get("synth_s"), "prepare": timings.get("prepare_s"),
                          "report": timings.get("report_s"), "this_run": timings["last_run_s"],
                          "variants": {k: v for k, v in timings["variants"].items()}}
-    _write_json(out / "summary.json", summary)
+    write_json_atomic(out / "summary.json", summary)
     if report:
         from neutex.report import write_report_html
 

@@ -8,7 +8,6 @@ variant of a split (chosen evenly through each bucket's sorted pairs).
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
 from pathlib import Path
@@ -16,6 +15,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from neutex.errors import CheckpointError
+from neutex.jsonio import read_json_object
 from neutex.render.video import caption, hstack, to_uint8, write_png, write_video
 from neutex.run.evaluate import measure_sweep, sweep_jobs
 from neutex.run.load import load_run, read_metrics
@@ -298,7 +299,7 @@ def _plots(summary: dict, out: Path, files: Path) -> None:
             P["epoch_curves"][v["name"]] = _rel(plot_epoch_curves(
                 rows, files / f"epochs_{v['name']}.png", title=f"{v['name']}: PSNR and sweep temporal metrics per epoch"
             ))
-        ev = json.loads((out / v["run"] / "eval.json").read_text()) if (out / v["run"] / "eval.json").is_file() else {}
+        ev = read_json_object(out / v["run"] / "eval.json", CheckpointError, default={})
         P["temporal"][v["name"]] = {}
         for seq, t in (ev.get("temporal") or {}).items():
             curves = (ev.get("temporal_curves") or {}).get(seq)

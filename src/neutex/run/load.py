@@ -4,7 +4,6 @@ with a checkpoint's weights, device, precision and the shadow caster its inputs 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from neutex.config import config_from_dict
 from neutex.data.prepared import PreparedData
 from neutex.device import autocast_dtype, pick_device
 from neutex.errors import CheckpointError, ConfigError
-from neutex.jsonio import read_json_object
+from neutex.jsonio import read_json_lines, read_json_object
 from neutex.run.checkpoint import load_checkpoint, resolve_checkpoint
 from neutex.run.predict import FrameRenderer
 from neutex.train.config import TrainConfig
@@ -136,13 +135,6 @@ def load_run(run: str | Path, checkpoint: str | int = "best", device: str = "aut
 
 
 def read_metrics(run: str | Path) -> list[dict[str, Any]]:
-    """The lines of ``RUN/metrics.jsonl`` (a torn last line, from an interruption, is skipped)."""
-    path = Path(run) / "metrics.jsonl"
-    rows = []
-    if path.is_file():
-        for line in path.read_text().splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return rows
+    """The rows of ``RUN/metrics.jsonl`` (``[]`` before the first; a torn last line, from an
+    interruption, is skipped; a damaged line before it is a :class:`CheckpointError`)."""
+    return read_json_lines(Path(run) / "metrics.jsonl", CheckpointError)

@@ -29,12 +29,13 @@ from neutex.data.splits import BUCKETS
 from neutex.errors import ConfigError, TrainingError
 from neutex.device import autocast, autocast_dtype, pick_device
 from neutex.eval.plots import plot_run_curves
+from neutex.jsonio import append_json_line
 from neutex.model.texture import texture_resolution_for
 from neutex.render.lights import jitter_sources, rotate_sources
 from neutex.render.video import caption, hstack, read_video, to_uint8, write_png, write_video
 from neutex.run.checkpoint import epoch_checkpoint_name, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from neutex.run.evaluate import SweepJob, held_out_psnr, measure_pairs, measure_sweep, sample_pairs, sweep_jobs
-from neutex.run.load import open_shadows
+from neutex.run.load import open_shadows, read_metrics
 from neutex.run.predict import FrameRenderer
 from neutex.train.config import TrainConfig
 from neutex.train.losses import masked_l1
@@ -301,8 +302,7 @@ class Trainer:
     # ------------------------------------------------------------------ loop
 
     def _log(self, row: dict[str, Any]) -> None:
-        with open(self.run / "metrics.jsonl", "a") as f:
-            f.write(json.dumps(row) + "\n")
+        append_json_line(self.run / "metrics.jsonl", row)
 
     def _end_of_epoch(self) -> None:
         e = self.epoch + 1
@@ -387,6 +387,6 @@ class Trainer:
                                    f"checkpoint written; continue with --resume[/]")
         if not interrupted:
             self._finish_videos()
-            plot_run_curves(self.run)
+            plot_run_curves(read_metrics(self.run), self.run)
             self.console.print(f"done: {self.run}")
         return self.run
