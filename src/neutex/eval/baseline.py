@@ -13,7 +13,7 @@ import torch
 
 from neutex.check import check_shape
 from neutex.errors import DataError
-from neutex.geometry import directions_to
+from neutex.model.inputs import PixelGeometry
 
 #: default floor of the chosen light's shading, as a fraction of its peak over the object.
 MIN_SHADING = 0.05
@@ -76,7 +76,9 @@ def nearest_light_index(seen_sources, target_sources, center=None) -> torch.Tens
 
 
 def lambert_shading(position, normal, sources, intensities) -> torch.Tensor:
-    """Lambertian shading ``I · max(n·l, 0) / r²`` per pixel, per light, per channel.
+    """Lambertian shading ``I · max(n·l, 0) / r²`` per pixel, per light, per channel: the
+    renderer's diffuse cue without shadows (:attr:`neutex.model.inputs.PixelGeometry.shaded_irradiance`)
+    for one view under ``L`` lights.
 
     For a directional source ``r = 1`` (its intensity is the irradiance on a surface facing it).
 
@@ -101,11 +103,14 @@ def lambert_shading(position, normal, sources, intensities) -> torch.Tensor:
     check_shape(sources, "L 4", "sources")
     check_shape(intensities, "L 3", "intensities")
     n_l = sources.shape[0]
-    pos = position.permute(2, 0, 1)[None].expand(n_l, -1, -1, -1)
-    ldir, dist = directions_to(pos, sources)
-    cos = (ldir * normal.permute(2, 0, 1)[None]).sum(1, keepdim=True).clamp_min(0)
-    falloff = torch.where(torch.isinf(dist), torch.ones_like(dist), 1.0 / dist.clamp_min(1e-12) ** 2)
-    return (intensities[:, :, None, None] * cos * falloff).permute(0, 2, 3, 1)
+
+    def per_light(x: torch.Tensor) -> torch.Tensor:  # (H, W, C) -> (L, C, H, W), no copy
+        return x.permute(2, 0, 1)[None].expand(n_l, -1, -1, -1)
+
+    g = PixelGeometry({"position": per_light(position), "normal": per_light(normal),
+                       "mask": per_light(torch.ones_like(position[..., :1])), "light_source": sources,
+                       "light_intensity": intensities})
+    return g.shaded_irradiance.permute(0, 2, 3, 1)
 
 
 def nearest_light_predictions(
