@@ -12,6 +12,7 @@ from neutex.capture.imageio import (
 )
 from neutex.capture.schema import (
     FORMAT,
+    GBUFFER_KEYS,
     Camera,
     Capture,
     Frame,
@@ -28,7 +29,7 @@ from neutex.capture.schema import (
 )
 
 __all__ = [
-    "FORMAT", "Camera", "Capture", "Frame", "Light", "Sequence", "check_rigid", "load_capture", "look_at",
+    "FORMAT", "GBUFFER_KEYS", "Camera", "Capture", "Frame", "Light", "Sequence", "check_rigid", "load_capture", "look_at",
     "parse_capture", "pinhole_K", "read_camera_gbuffer", "save_capture", "validate_files",
     "ImageReadError", "png_bit_depth", "read_array_file", "read_image", "read_mask", "write_exr", "write_png",
     "write_png_codes",

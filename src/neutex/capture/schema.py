@@ -28,7 +28,8 @@ FORMAT = "neutex-capture/1"
 #: OpenGL/Blender camera axes (x right, y up, z backwards) -> OpenCV (x right, y down, z forward).
 _GL_TO_CV = np.diag([1.0, -1.0, -1.0, 1.0])
 CONVENTIONS = ("opencv", "opengl", "blender")
-GBUFFER_KEYS = ("normal", "uv", "mask", "position", "depth")
+#: the per-view G-buffers, in the order the rasterizer returns and prepared/arrays stores them.
+GBUFFER_KEYS = ("uv", "normal", "position", "mask", "depth")
 GBUFFER_REQUIRED = ("normal", "uv", "mask")
 
 _TOP_KEYS = {"format", "color_space", "up", "mesh", "camera_convention", "cameras", "lights", "frames",

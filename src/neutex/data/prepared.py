@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from neutex.capture.schema import Camera, Light
+from neutex.capture.schema import GBUFFER_KEYS, Camera, Light
 from neutex.data.splits import BUCKETS, Split, held_out_parts
 from neutex.errors import DataError
 from neutex.jsonio import read_json_object, write_json_atomic
@@ -29,15 +29,21 @@ FLOAT16_MAX = 65504.0
 _SEQ_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
+#: per G-buffer (:data:`~neutex.capture.schema.GBUFFER_KEYS`): trailing shape and dtype of its array.
+_GBUFFER_LAYOUT: dict[str, tuple[tuple[int, ...], str]] = {
+    "uv": ((2,), "float32"), "normal": ((3,), "float32"), "position": ((3,), "float32"), "mask": ((), "bool"),
+    "depth": ((), "float32"),
+}
+
+
 def gbuffer_specs(V: int, H: int, W: int) -> dict[str, tuple[tuple[int, ...], str]]:
-    """name -> (shape, dtype) of the per-view G-buffer arrays."""
-    return {
-        "uv": ((V, H, W, 2), "float32"),
-        "normal": ((V, H, W, 3), "float32"),
-        "position": ((V, H, W, 3), "float32"),
-        "mask": ((V, H, W), "bool"),
-        "depth": ((V, H, W), "float32"),
-    }
+    """name -> (shape, dtype) of the per-view G-buffer arrays, in :data:`~neutex.capture.schema.GBUFFER_KEYS` order.
+
+    Examples:
+        >>> gbuffer_specs(2, 4, 8)["uv"]
+        ((2, 4, 8, 2), 'float32')
+    """
+    return {k: ((V, H, W, *_GBUFFER_LAYOUT[k][0]), _GBUFFER_LAYOUT[k][1]) for k in GBUFFER_KEYS}
 
 
 def camera_from_json(d: dict[str, Any]) -> Camera:

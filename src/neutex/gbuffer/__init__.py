@@ -3,7 +3,7 @@ EGL, and a pure-numpy reference for tests. Shadow maps (:mod:`neutex.gbuffer.sha
 imports torch) are imported on first use."""
 
 from neutex.gbuffer.projection import gl_projection, project_points
-from neutex.gbuffer.raster import GBUFFER_KEYS, Rasterizer, bench_gbuffer, create_context, rasterize_gbuffers
+from neutex.gbuffer.raster import Rasterizer, bench_gbuffer, create_context, rasterize_gbuffers
 from neutex.gbuffer.reference import rasterize_reference
 from neutex.lazy import lazy_exports
 
@@ -18,6 +18,6 @@ _LAZY = {
 _lazy_all, __getattr__ = lazy_exports(__name__, _LAZY)
 
 __all__ = [
-    "GBUFFER_KEYS", "Rasterizer", "bench_gbuffer", "create_context", "gl_projection", "project_points",
+    "Rasterizer", "bench_gbuffer", "create_context", "gl_projection", "project_points",
     "rasterize_gbuffers", "rasterize_reference", *_lazy_all,
 ]

@@ -55,9 +55,6 @@ void main() {
 }
 """
 
-#: keys of the dict returned by :func:`rasterize_gbuffers`.
-GBUFFER_KEYS = ("uv", "normal", "position", "mask", "depth")
-
 
 def create_context():
     """A standalone headless moderngl context (EGL, surfaceless: 0.04 s instead of 0.4 s)."""
