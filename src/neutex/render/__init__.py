@@ -25,7 +25,6 @@ _LAZY = {
     "hstack": "neutex.render.video",
     "write_video": "neutex.render.video",
     "read_video": "neutex.render.video",
-    "write_png": "neutex.render.video",
     "RenderConfig": "neutex.render.config",
     "RenderCommand": "neutex.render.command",
     "RenderResult": "neutex.render.pipeline",

@@ -15,9 +15,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from neutex.capture.imageio import write_png_codes
 from neutex.errors import CheckpointError
 from neutex.jsonio import read_json_object
-from neutex.render.video import caption, hstack, to_uint8, write_png, write_video
+from neutex.render.video import caption, hstack, to_uint8, write_video
 from neutex.run.evaluate import measure_sweep, sweep_jobs
 from neutex.run.load import load_run, read_metrics
 
@@ -213,11 +214,9 @@ def _grids(summary: dict, loaded: dict, files: Path, k: int, log) -> None:
                 cells.append(row)
                 subs.append(sub)
                 rows.append(f"{data.view_ids[v]}\n{data.light_ids[l]}")
-            from neutex.render.video import write_png
-
             img = labelled_grid(cells, cols, rows, subs)
             rel = f"{FILES}/grid_{split}_{bucket}.png"
-            write_png(img, files / Path(rel).name)
+            write_png_codes(files / Path(rel).name, img)
             grid_files[split][bucket] = rel
         log(f"  grids for split {split}: {', '.join(grid_files[split])}")
     for name, s in stripes.items():
@@ -253,7 +252,7 @@ def _videos(summary: dict, loaded: dict, files: Path, log, max_sequences: int = 
         rel = f"{FILES}/sweep_{job.name}.mp4"
         write_video(frames, files / Path(rel).name, fps=min(float(job.fps), 12.0))
         poster = f"{FILES}/sweep_{job.name}_poster.png"
-        write_png(frames[len(frames) // 3], files / Path(poster).name)
+        write_png_codes(files / Path(poster).name, frames[len(frames) // 3])
         out.append({"name": job.name, "file": rel, "poster": poster, "view": ref.data.view_ids[job.view],
                     "frames": len(job.sources), "sequence_frames": None if job.gt_index is None else
                     [int(i) for i in job.gt_index], "ground_truth": job.sequence is not None,

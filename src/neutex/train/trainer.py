@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from neutex import __version__
+from neutex.capture.imageio import write_png_codes
 from neutex.color import encode_target
 from neutex.config import config_to_dict, save_config
 from neutex.data import PairLoader, PreparedData, set_light
@@ -32,7 +33,7 @@ from neutex.eval.plots import plot_run_curves
 from neutex.jsonio import append_json_line
 from neutex.model.texture import texture_resolution_for
 from neutex.render.lights import jitter_sources, rotate_sources
-from neutex.render.video import caption, hstack, read_video, to_uint8, write_png, write_video
+from neutex.render.video import caption, hstack, read_video, to_uint8, write_video
 from neutex.run.checkpoint import epoch_checkpoint_name, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from neutex.run.evaluate import SweepJob, held_out_psnr, measure_pairs, measure_sweep, sample_pairs, sweep_jobs
 from neutex.run.load import open_shadows, read_metrics
@@ -376,7 +377,8 @@ class Trainer:
                             self._log({"epoch": self.epoch + 1, "iteration": self.step, "kind": "train",
                                        "lr": self.sched.get_last_lr()[0], **logs})
                         if self.step % cfg.schedule.probe_every == 0:
-                            write_png(self.render_probe(), self.run / "videos" / "probe" / f"step-{self.step:09d}.png")
+                            write_png_codes(self.run / "videos" / "probe" / f"step-{self.step:09d}.png",
+                                            self.render_probe())
                         if cfg.schedule.stop_after is not None and self.step >= cfg.schedule.stop_after:
                             raise KeyboardInterrupt
                     self._end_of_epoch()
