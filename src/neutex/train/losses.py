@@ -25,7 +25,9 @@ from neutex.color import Encoding, encode_target, linear_to_srgb
 from neutex.errors import ConfigError, DataError, DependencyError
 from neutex.train.vgg import (
     NO_WEIGHTS_HINT,
+    PIX2PIXHD_VGG_WEIGHTS,
     VGG19_LAYERS,
+    VGG_BLOCK_END_LAYERS,
     VGG19Features,
     VGGLayer,
     find_vgg_weights,
@@ -36,10 +38,6 @@ from neutex.train.vgg import (
 
 PerceptualMode = Literal["auto", "vgg", "random", "off"]
 GanLoss = Literal["lsgan", "hinge"]
-
-#: the origin's (and pix2pixHD's) VGG19 layers and weights.
-ORIGIN_VGG_LAYERS: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_4", "relu4_4", "relu5_4")
-ORIGIN_VGG_WEIGHTS: tuple[float, ...] = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)
 
 
 # ----------------------------------------------------------------------------- pixel losses
@@ -255,9 +253,10 @@ class LossConfig:
     """Weight of the VGG perceptual term."""
     vgg_weights: Path | None = None
     """torchvision VGG19 ImageNet weight file (vgg19-dcbb9e9d.pth); None: torch's hub cache."""
-    vgg_layers: tuple[VGGLayer, ...] = ORIGIN_VGG_LAYERS  # type: ignore[assignment]
-    """VGG19 relu layers compared (the network stops after the deepest)."""
-    vgg_layer_weights: tuple[float, ...] = ORIGIN_VGG_WEIGHTS
+    vgg_layers: tuple[VGGLayer, ...] = VGG_BLOCK_END_LAYERS  # type: ignore[assignment]
+    """VGG19 relu layers compared (the network stops after the deepest); default the last relu
+    of each block (the origin, like pix2pixHD, compares the first: relu1_1 ... relu5_1)."""
+    vgg_layer_weights: tuple[float, ...] = PIX2PIXHD_VGG_WEIGHTS
     """One weight per layer in vgg_layers (pix2pixHD's 1/32 ... 1)."""
     vgg_max_layer: VGGLayer | None = None
     """Drop the vgg_layers deeper than this one (and their weights): a one-flag way to save FLOPs."""
