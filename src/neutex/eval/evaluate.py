@@ -15,7 +15,7 @@ import torch
 from neutex.data.splits import BUCKETS
 from neutex.errors import CheckpointError
 from neutex.eval.plots import plot_run_curves, plot_temporal
-from neutex.eval.reference import Baseline
+from neutex.eval.baseline import NearestLightBaseline
 from neutex.jsonio import write_json_atomic
 from neutex.run.evaluate import held_out_psnr, measure_pairs, measure_sweep, sample_pairs, sweep_jobs
 from neutex.run.load import LoadedRun, load_run, read_metrics
@@ -86,10 +86,10 @@ def evaluate_buckets(lr: LoadedRun, max_images: int | None = 200, batch_size: in
 
     Returns:
         ``(buckets, baselines)``: ``{bucket: {n, mae, mse, psnr, ssim, psnr_tonemapped, ...}}``
-        and ``{"nearest_light": {bucket: {...}}}`` (see :mod:`neutex.eval.reference`).
+        and ``{"nearest_light": {bucket: {...}}}`` (see :class:`~neutex.eval.baseline.NearestLightBaseline`).
     """
     data = lr.data
-    base = Baseline(data)
+    base = NearestLightBaseline(data)
     renderer = lr.renderer(batch_size)
     buckets, baselines = {}, {}
     for bucket in BUCKETS:

@@ -1,10 +1,10 @@
 """G-buffer rasterization (uv, normal, position, mask, depth per view): moderngl on headless
-EGL, and a pure-numpy reference for tests. Shadow maps (:mod:`neutex.gbuffer.shadow`, which
+EGL, and a numpy oracle for tests (:mod:`neutex.gbuffer.oracle`). Shadow maps (:mod:`neutex.gbuffer.shadow`, which
 imports torch) are imported on first use."""
 
 from neutex.gbuffer.projection import gl_projection, project_points
 from neutex.gbuffer.raster import Rasterizer, bench_gbuffer, create_context, rasterize_gbuffers
-from neutex.gbuffer.reference import rasterize_reference
+from neutex.gbuffer.oracle import rasterize_oracle
 from neutex.lazy import lazy_exports
 
 _LAZY = {
@@ -19,5 +19,5 @@ _lazy_all, __getattr__ = lazy_exports(__name__, _LAZY)
 
 __all__ = [
     "Rasterizer", "bench_gbuffer", "create_context", "gl_projection", "project_points",
-    "rasterize_gbuffers", "rasterize_reference", *_lazy_all,
+    "rasterize_gbuffers", "rasterize_oracle", *_lazy_all,
 ]

@@ -162,7 +162,7 @@ def _frame_metrics(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray, white: fl
 def _grids(summary: dict, loaded: dict, files: Path, k: int, log) -> None:
     """Image grids per split and bucket; fills summary['fixed_frames'], ['stripes'] and the grid files."""
     from neutex.data.splits import BUCKETS
-    from neutex.eval.reference import Baseline
+    from neutex.eval.baseline import NearestLightBaseline
     from neutex.render.video import error_heatmap, to_uint8
 
     groups: dict[str, list[str]] = {}
@@ -175,7 +175,7 @@ def _grids(summary: dict, loaded: dict, files: Path, k: int, log) -> None:
     for split, names in groups.items():
         ref = loaded[names[0]]
         data, white = ref.data, ref.white
-        base = Baseline(data)
+        base = NearestLightBaseline(data)
         fixed[split] = {}
         grid_files[split] = {}
         for bucket in BUCKETS:

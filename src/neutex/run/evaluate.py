@@ -24,7 +24,7 @@ def measure_pairs(renderer: FrameRenderer, data, pairs: np.ndarray, white: float
                   progress: Callable[[int], Any] | None = None) -> tuple[dict[str, float], dict[str, float] | None]:
     """Masked image metrics (:func:`~neutex.eval.metrics.image_metrics`, aggregated) of the
     model behind ``renderer`` on ``pairs``, and of ``baseline`` (an object with
-    ``predict(view, light) -> (3, H, W)`` linear, e.g. :class:`~neutex.eval.reference.Baseline`)
+    ``predict(view, light) -> (3, H, W)`` linear, e.g. :class:`~neutex.eval.baseline.NearestLightBaseline`)
     on the same images.
 
     Args:
