@@ -141,7 +141,7 @@ def render_video(cfg: RenderConfig, loaded=None, log: Callable[[str], Any] | Non
 
     Args:
         cfg: the :class:`RenderConfig`.
-        loaded: a :class:`~neutex.eval.evaluate.LoadedRun` to use instead of loading ``cfg.run``
+        loaded: a :class:`~neutex.run.LoadedRun` to use instead of loading ``cfg.run``
             (its model is put in eval mode, channels-last on the CPU; its dataset's G-buffer
             tensors may be created under ``inference_mode``).
         log: called with one-line notes.
@@ -170,39 +170,40 @@ def render_video(cfg: RenderConfig, loaded=None, log: Callable[[str], Any] | Non
 
 def _render(cfg: RenderConfig, kind: str, loaded, log: Callable[[str], Any]) -> RenderResult:
     t0 = time.perf_counter()
-    lr = loaded if loaded is not None else load_run(cfg.run, cfg.checkpoint, cfg.device, cfg.data)
-    if kind in ("orbit", "both") and lr.data.mesh_path is None:
-        raise DataError(f"{lr.data.root}: no mesh.obj (its G-buffers came without a mesh, e.g. single-view data); "
+    if loaded is None:
+        loaded = load_run(cfg.run, cfg.checkpoint, cfg.device, cfg.data)
+    if kind in ("orbit", "both") and loaded.data.mesh_path is None:
+        raise DataError(f"{loaded.data.root}: no mesh.obj (its G-buffers came without a mesh, e.g. single-view data); "
                         f"--kind {kind} needs the mesh to rasterize new views",
                         hint="render a light sweep (--kind sweep) or a sequence (--kind sequence) instead")
-    model = lr.model.eval()
-    if lr.device.type == "cpu":
+    model = loaded.model.eval()
+    if loaded.device.type == "cpu":
         getattr(model, "renderer", model).to(memory_format=torch.channels_last)
-        if cfg.batch_size * lr.data.width * lr.data.height * 64 * 2 > 32 << 20:  # a bf16 activation > 32 MB
+        if cfg.batch_size * loaded.data.width * loaded.data.height * 64 * 2 > 32 << 20:  # a bf16 activation > 32 MB
             _keep_freed_memory()
-    run_precision = getattr(lr.cfg, "precision", "fp32")
-    precision, amp = _precision(cfg, run_precision, lr.device)
+    run_precision = getattr(loaded.cfg, "precision", "fp32")
+    precision, amp = _precision(cfg, run_precision, loaded.device)
     if precision != run_precision:
         log(f"note: rendering in {precision}, the run trained in {run_precision}")
-    renderer = FrameRenderer(model, lr.encoding, lr.device, amp, cfg.batch_size, getattr(lr, "shadows", None))
-    white = float(cfg.white if cfg.white is not None else lr.white)
+    renderer = FrameRenderer(model, loaded.encoding, loaded.device, amp, cfg.batch_size, getattr(loaded, "shadows", None))
+    white = float(cfg.white if cfg.white is not None else loaded.white)
     load_s = time.perf_counter() - t0
-    head = {"kind": kind, "run": str(cfg.run), "checkpoint": str(getattr(lr, "checkpoint", "")),
-            "epoch": getattr(lr, "epoch", None), "precision": precision, "white": white, "exposure": cfg.exposure,
-            "device": str(lr.device)}
+    head = {"kind": kind, "run": str(cfg.run), "checkpoint": str(getattr(loaded, "checkpoint", "")),
+            "epoch": getattr(loaded, "epoch", None), "precision": precision, "white": white, "exposure": cfg.exposure,
+            "device": str(loaded.device)}
     t1 = time.perf_counter()
     with torch.inference_mode():
         if kind == "sweep":
-            n, fps, summary = _sweep(cfg, lr.data, renderer, white)
+            n, fps, summary = _sweep(cfg, loaded.data, renderer, white)
         elif kind == "sequence":
-            n, fps, summary = _sequence(cfg, lr.data, renderer, white)
+            n, fps, summary = _sequence(cfg, loaded.data, renderer, white)
         else:
-            n, fps, summary = _orbit(cfg, lr.data, renderer, white, kind)
+            n, fps, summary = _orbit(cfg, loaded.data, renderer, white, kind)
     seconds = time.perf_counter() - t1
-    summary = {**head, **summary, "frames": n, "fps": fps, "width": lr.data.width, "height": lr.data.height,
+    summary = {**head, **summary, "frames": n, "fps": fps, "width": loaded.data.width, "height": loaded.data.height,
                "video": str(cfg.out), "render_seconds": seconds}
     js = write_json_atomic(cfg.out.with_suffix(".json"), summary)
-    return RenderResult(kind, cfg.out, js, n, fps, lr.data.width, lr.data.height, seconds, load_s, summary)
+    return RenderResult(kind, cfg.out, js, n, fps, loaded.data.width, loaded.data.height, seconds, load_s, summary)
 
 
 def _keep_freed_memory() -> None:

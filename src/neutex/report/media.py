@@ -1,7 +1,7 @@
 """The report's media: image grids of fixed frames (GT | baseline | each variant | error heat
 maps), the side-by-side light-sweep videos, stripe energy on the fixed frames, and the plots.
 
-Every variant is rebuilt from its run folder (:func:`neutex.eval.evaluate.load_run`) with the
+Every variant is rebuilt from its run folder (:func:`neutex.run.load_run`) with the
 checkpoint the suite evaluates. The fixed frames are the same (view, light) pairs for every
 variant of a split (chosen evenly through each bucket's sorted pairs).
 """
@@ -134,10 +134,10 @@ def _load_variants(summary: dict, variants, device: str, log) -> dict[str, Any]:
     return loaded
 
 
-def _predict_pairs(lr, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _predict_pairs(run, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(pred, gt, mask) for ``pairs`` of a loaded run: ``(N, H, W, 3)`` float32 linear, ``(N, H, W)`` bool."""
     preds, gts, masks = [], [], []
-    for batch, p in lr.renderer(8).pairs(lr.data, pairs):
+    for batch, p in run.renderer(8).pairs(run.data, pairs):
         preds.append(p.permute(0, 2, 3, 1).cpu().numpy())
         gts.append((batch["target"] * batch["mask"]).permute(0, 2, 3, 1).cpu().numpy())
         masks.append(batch["mask"][:, 0].cpu().numpy() > 0)
@@ -240,8 +240,8 @@ def _videos(summary: dict, loaded: dict, files: Path, log, max_sequences: int = 
         f = max(1, math.ceil(MIN_PANEL / h))
         panels, held, metrics = [], [], {}
         for n in names:
-            lr = loaded[n]
-            m = measure_sweep(lr.renderer(8), lr.data, job)
+            run = loaded[n]
+            m = measure_sweep(run.renderer(8), run.data, job)
             if not panels and m["gt"] is not None:
                 panels.append(("ground truth", to_uint8(m["gt"], ref.white)))
             panels.append((n, to_uint8(m["pred"], ref.white)))
