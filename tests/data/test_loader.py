@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from neutex.data import GBufferTensors, PairLoader, PreparedData, bench_loader, geometry_batch, write_synthetic_prepared
+from neutex.data import GBufferTensors, PairLoader, PreparedData, geometry_batch, write_synthetic_prepared
 from neutex.errors import DataError
 from neutex.model.inputs import PixelGeometry
 
@@ -184,7 +184,3 @@ def test_sequences(synth):
     with pytest.raises(DataError, match="no sequence named"):
         synth.sequence("nope")
 
-
-def test_bench_loader_smoke():
-    r = bench_loader(16, batch_size=2, batches=4, views=2, lights=4)
-    assert r["name"] == "loader" and r["res"] == 16 and r["per_s"] > 0

@@ -6,7 +6,7 @@ from scipy.ndimage import binary_erosion
 
 from neutex.capture import Camera, look_at, pinhole_K
 from neutex.capture.mesh import Mesh
-from neutex.gbuffer import bench_gbuffer, project_points, rasterize_gbuffers, rasterize_oracle
+from neutex.gbuffer import project_points, rasterize_gbuffers, rasterize_oracle
 from neutex.geometry import uv_to_grid
 
 
@@ -134,7 +134,3 @@ def test_rasterizer_reuse_and_function(rasterizer, sphere):
     c = rasterize_gbuffers(sphere, Camera("a", 24, 16, look_at([0, -3, 0], [0, 0, 0], [0, 0, 1]), K=pinhole_K(24, 16, 50)))
     np.testing.assert_array_equal(a["mask"], c["mask"])
 
-
-def test_bench_gbuffer_smoke(rasterizer):
-    r = bench_gbuffer(32, frames=2, subdivisions=1)
-    assert r["name"] == "gbuffer" and r["res"] == 32 and r["per_s"] > 0 and r["ms"] > 0

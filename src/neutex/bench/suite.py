@@ -25,9 +25,11 @@ import torch
 
 from neutex.bench.config import BenchConfig
 from neutex.bench.origin import QUOTED_ORIGIN_MS, OriginStep
+from neutex.bench.side import bench_gbuffer, bench_loader
 from neutex.bench.timing import measure_peaks, summarize, time_interleaved
 from neutex.errors import NeutexError
 from neutex.model import count_flops
+from neutex.synth.render import bench_synth
 
 Log = Callable[[str], None]
 
@@ -275,16 +277,13 @@ def bench_side(cfg: BenchConfig, log: Log) -> tuple[list[dict[str, Any]], list[d
         rows.append(row)
 
     def synth():
-        from neutex.synth import bench_synth
         return bench_synth(cfg.synth_res, cfg.synth_spp, cfg.synth_images, variant="auto")
 
     def gbuffer():
         os.environ.setdefault("EGL_PLATFORM", "surfaceless")
-        from neutex.gbuffer import bench_gbuffer
         return bench_gbuffer(cfg.side_res, cfg.gbuffer_frames)
 
     def loader():
-        from neutex.data import bench_loader
         return bench_loader(cfg.side_res, batches=cfg.loader_batches)
 
     run("loader", loader)

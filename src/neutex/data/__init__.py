@@ -23,7 +23,6 @@ _LAZY = {
     "PreparedWriter": "neutex.data.prepared",
     "GBufferTensors": "neutex.data.loader",
     "PairLoader": "neutex.data.loader",
-    "bench_loader": "neutex.data.loader",
     "geometry_batch": "neutex.data.loader",
     "set_light": "neutex.data.loader",
     "write_synthetic_prepared": "neutex.data.synthetic",

@@ -10,10 +10,7 @@ DataLoader workers, no per-sample Python work beyond one memmap gather.
 
 from __future__ import annotations
 
-import tempfile
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
@@ -275,33 +272,3 @@ class PairLoader:
         batch["view"] = views.to(self.device)
         batch["light"] = ld
         return batch
-
-
-def bench_loader(res: int = 256, batch_size: int = 1, batches: int = 200, views: int = 4, lights: int = 16) -> dict:
-    """Loader speed on a synthetic prepared dataset (``views`` x ``lights`` at ``res``², in a
-    temporary folder): samples per second through :class:`PairLoader` on the CPU.
-
-    Returns:
-        ``{"name": "loader", "res", "ms" (per sample), "per_s" (samples/s), "batch_size"}``.
-    """
-    from neutex.data.prepared import PreparedData
-    from neutex.data.synthetic import write_synthetic_prepared
-
-    with tempfile.TemporaryDirectory(prefix="neutex-bench-") as tmp:
-        root = write_synthetic_prepared(Path(tmp) / "prepared", views=views, lights=lights, res=res)
-        data = PreparedData.open(root)
-        loader = PairLoader(data, data.pairs("train"), batch_size=batch_size, shuffle=True, seed=0)
-        for _ in zip(range(2), loader):  # warm-up: page cache, allocator
-            pass
-        n, epoch, t0 = 0, 0, time.perf_counter()
-        while n < batches:
-            loader.set_epoch(epoch)
-            for batch in loader:
-                n += 1
-                if n >= batches:
-                    break
-            epoch += 1
-        dt = time.perf_counter() - t0
-        samples = n * batch_size
-        del loader, data, batch
-    return {"name": "loader", "res": res, "ms": dt / samples * 1e3, "per_s": samples / dt, "batch_size": batch_size}

@@ -3,19 +3,16 @@ every ground-truth sequence, and checkpoint selection. Writes ``RUN/eval.json``.
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import torch
 
 from neutex.data.splits import BUCKETS
 from neutex.errors import CheckpointError
-from neutex.eval.plots import plot_run_curves, plot_temporal
 from neutex.eval.baseline import NearestLightBaseline
+from neutex.eval.plots import plot_run_curves, plot_temporal
 from neutex.jsonio import write_json_atomic
 from neutex.run.evaluate import held_out_psnr, measure_pairs, measure_sweep, sample_pairs, sweep_jobs
 from neutex.run.load import LoadedRun, load_run, read_metrics

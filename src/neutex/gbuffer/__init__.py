@@ -3,14 +3,13 @@ EGL, and a numpy oracle for tests (:mod:`neutex.gbuffer.oracle`). Shadow maps (:
 imports torch) are imported on first use."""
 
 from neutex.gbuffer.projection import gl_projection, project_points
-from neutex.gbuffer.raster import Rasterizer, bench_gbuffer, create_context, rasterize_gbuffers
+from neutex.gbuffer.raster import Rasterizer, create_context, rasterize_gbuffers
 from neutex.gbuffer.oracle import rasterize_oracle
 from neutex.lazy import lazy_exports
 
 _LAZY = {
     "ShadowCaster": "neutex.gbuffer.shadow",
     "ShadowMap": "neutex.gbuffer.shadow",
-    "bench_shadow": "neutex.gbuffer.shadow",
     "light_frustum": "neutex.gbuffer.shadow",
     "pcf_visibility": "neutex.gbuffer.shadow",
 }
@@ -18,6 +17,6 @@ _LAZY = {
 _lazy_all, __getattr__ = lazy_exports(__name__, _LAZY)
 
 __all__ = [
-    "Rasterizer", "bench_gbuffer", "create_context", "gl_projection", "project_points",
+    "Rasterizer", "create_context", "gl_projection", "project_points",
     "rasterize_gbuffers", "rasterize_oracle", *_lazy_all,
 ]
