@@ -277,7 +277,7 @@ class NearestLightBaseline:
 
     - seen view, any light: :func:`nearest_light_prediction` (the same view under the nearest
       seen light, rescaled by the ratio of Lambertian shading);
-    - held-out view: the nearest seen view's prediction for that light, :func:`reproject`\ ed
+    - held-out view: the nearest seen view's prediction for that light, reprojected (:func:`reproject`)
       into the held-out view through the G-buffers (world position -> the seen camera's pixel,
       with a depth test for occlusion). Pixels the seen view cannot see stay black and count
       as error.
