@@ -91,8 +91,8 @@ def test_novel_view_from_fresh_gbuffers(pinhole):
 
 
 def test_geometry_batch_shapes(synth):
-    t = synth.tensors()
-    assert isinstance(t, GBufferTensors) and synth.tensors() is t  # cached
+    t = GBufferTensors.of(synth)
+    assert isinstance(t, GBufferTensors) and GBufferTensors.of(synth, "cpu") is t  # cached
     assert t.normal.is_contiguous() and t.normal.shape == (4, 3, 24, 24)
     b = geometry_batch(t, torch.tensor([0, 3, 3]), torch.from_numpy(synth.light_sources[[1, 2, 3]]))
     shapes = {"grid": (3, 24, 24, 2), "normal": (3, 3, 24, 24), "position": (3, 3, 24, 24),

@@ -77,6 +77,20 @@ class Camera:
         """(3,) unit viewing direction (camera +z) in world space."""
         return self.camera_to_world[:3, 2] / np.linalg.norm(self.camera_to_world[:3, 2])
 
+    @property
+    def source(self) -> np.ndarray:
+        """``(4,)`` homogeneous viewpoint (see :func:`neutex.geometry.directions_to`): the centre
+        ``(x, y, z, 1)`` of a pinhole camera, the direction towards an orthographic one
+        (−forward, ``w = 0``).
+
+        Examples:
+            >>> Camera("o", 2, 2, np.eye(4), "orthographic", scale=(1.0, 1.0), center=(0.5, 0.5)).source.tolist()
+            [-0.0, -0.0, -1.0, 0.0]
+        """
+        if self.model == "pinhole":
+            return np.r_[self.center_world, 1.0]
+        return np.r_[-self.forward_world, 0.0]
+
     def project(self, points_world: np.ndarray) -> np.ndarray:
         """World points ``(..., 3)`` -> pixel coordinates ``(..., 2)`` (column, row); pixel
         centres at integers. For pinhole cameras, points must be in front (z > 0)."""
@@ -112,6 +126,19 @@ class Light:
     intensity: np.ndarray  # (3,)
     position: np.ndarray | None = None  # (3,) world, point lights
     direction: np.ndarray | None = None  # (3,) unit, directional lights
+
+    @property
+    def source(self) -> np.ndarray:
+        """``(4,)`` homogeneous source (see :func:`neutex.geometry.directions_to`): ``(x, y, z, 1)``
+        for a point light, ``(dx, dy, dz, 0)`` for a directional one.
+
+        Examples:
+            >>> Light("L", "point", np.ones(3), position=np.array([0.0, 0.0, 3.0])).source.tolist()
+            [0.0, 0.0, 3.0, 1.0]
+        """
+        if self.type == "point":
+            return np.r_[np.asarray(self.position, float), 1.0]
+        return np.r_[np.asarray(self.direction, float), 0.0]
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id, "type": self.type}

@@ -10,6 +10,7 @@ DataLoader workers, no per-sample Python work beyond one memmap gather.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -19,6 +20,10 @@ import torch
 from neutex.check import check_shape
 from neutex.errors import DataError
 from neutex.geometry import directions_to, uv_to_grid
+
+
+#: :meth:`GBufferTensors.of`'s cache: dataset -> {device: tensors}, dropped with the dataset.
+_TENSORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @dataclass
@@ -54,8 +59,19 @@ class GBufferTensors:
         return self.uv.device
 
     @classmethod
+    def of(cls, data, device: Any = "cpu") -> GBufferTensors:
+        """A :class:`~neutex.data.PreparedData`'s G-buffers on ``device``: loaded once per
+        dataset and device, then shared (training, validation and rendering gather from the
+        same tensors)."""
+        per_device = _TENSORS.setdefault(data, {})
+        key = str(torch.device(device))
+        if key not in per_device:
+            per_device[key] = cls.from_data(data, device)
+        return per_device[key]
+
+    @classmethod
     def from_data(cls, data, device: Any = "cpu") -> GBufferTensors:
-        """Load a :class:`~neutex.data.PreparedData`'s G-buffers (once) onto ``device``."""
+        """Load a :class:`~neutex.data.PreparedData`'s G-buffers onto ``device`` (uncached; see :meth:`of`)."""
 
         def chw(a: np.ndarray) -> torch.Tensor:
             return torch.from_numpy(np.array(a, np.float32)).permute(0, 3, 1, 2).contiguous().to(device)
@@ -83,8 +99,6 @@ class GBufferTensors:
             >>> GBufferTensors.from_gbuffers([g], [cam]).camera_sources.tolist()
             [[-0.0, -0.0, -1.0, 0.0]]
         """
-        from neutex.geometry import camera_source
-
         def stack(key: str) -> np.ndarray:
             return np.stack([np.asarray(g[key], np.float32) for g in gbuffers])
 
@@ -93,7 +107,7 @@ class GBufferTensors:
             normal=torch.from_numpy(stack("normal")).permute(0, 3, 1, 2).contiguous().to(device),
             position=torch.from_numpy(stack("position")).permute(0, 3, 1, 2).contiguous().to(device),
             mask=torch.from_numpy(stack("mask")[:, None]).contiguous().to(device),
-            camera_sources=torch.from_numpy(np.stack([camera_source(c) for c in cameras]).astype(np.float32)).to(device),
+            camera_sources=torch.from_numpy(np.stack([c.source for c in cameras]).astype(np.float32)).to(device),
         )
 
 
@@ -142,7 +156,7 @@ def geometry_batch(source, views: torch.Tensor, light_sources: torch.Tensor, dev
         >>> b["view_dir"][0, :, 0, 0].tolist(), b["light_intensity"].tolist()
         ([0.0, 0.0, 1.0], [[1.0, 1.0, 1.0]])
     """
-    t = source if isinstance(source, GBufferTensors) else source.tensors(device or "cpu")
+    t = source if isinstance(source, GBufferTensors) else GBufferTensors.of(source, device or "cpu")
     dev = torch.device(device) if device is not None else t.device
     check_shape(views, "B", "views")
     check_shape(light_sources, "B 4", "light_sources")
@@ -228,7 +242,7 @@ class PairLoader:
         self.seed = int(seed)
         self.device = torch.device(device)
         self.drop_last = drop_last
-        self.tensors = data.tensors(self.device)
+        self.tensors = GBufferTensors.of(data, self.device)
         self.light_sources = torch.from_numpy(np.asarray(data.light_sources, np.float32)).to(self.device)
         self.light_intensities = torch.from_numpy(np.asarray(data.light_intensities, np.float32)).to(self.device)
         self.shadows = shadows

@@ -12,7 +12,6 @@ import torch
 from neutex.capture.schema import Camera, Light, look_at
 from neutex.data.prepared import PreparedWriter
 from neutex.data.splits import make_split
-from neutex.geometry import light_source
 from neutex.model.inputs import PixelGeometry
 
 
@@ -33,7 +32,7 @@ def lambert_shading(g: dict[str, np.ndarray], light: Light) -> np.ndarray:
         return torch.from_numpy(np.asarray(x, np.float64).reshape(*x.shape[:2], -1)).permute(2, 0, 1)[None]
 
     geo = PixelGeometry({"normal": chw(g["normal"]), "position": chw(g["position"]), "mask": chw(g["mask"]),
-                         "light_source": torch.from_numpy(light_source(light))[None],
+                         "light_source": torch.from_numpy(light.source)[None],
                          "light_intensity": torch.from_numpy(np.asarray(light.intensity, np.float64))[None]})
     return geo.shaded_irradiance[0].permute(1, 2, 0).numpy()
 

@@ -105,10 +105,7 @@ def sweep_lights(data, cfg: RenderConfig, n: int, start_deg: float, turns: float
 
 
 def _camera_azimuth(camera, up) -> float:
-    from neutex.geometry import camera_source
-    from neutex.render.lights import azimuth_deg
-
-    return azimuth_deg(camera_source(camera)[:3], up)
+    return azimuth_deg(camera.source[:3], up)
 
 
 def busy_cpu_threads(threads: int) -> int:
