@@ -11,6 +11,8 @@ import importlib
 import sys
 from typing import Annotated, Any, Union
 
+from neutex.errors import NeutexError
+
 #: (subcommand, module, class) in pipeline order.
 COMMANDS: list[tuple[str, str, str]] = [
     ("synth", "neutex.synth.command", "SynthCommand"),
@@ -48,6 +50,7 @@ def _subcommand(name: str, cls: Any, argv: list[str]) -> Any:
 
     preset = _model_preset(argv) if name == "train" else None
     if preset is not None:
+        # heavy (torch): imported only when a preset is named
         from neutex.model.config import model_configs
 
         if preset in model_configs:
@@ -58,8 +61,6 @@ def _subcommand(name: str, cls: Any, argv: list[str]) -> Any:
 def entrypoint(argv: list[str] | None = None) -> int:
     """Parse the command line, run the subcommand, and map user errors to exit code 2."""
     import tyro
-
-    from neutex.errors import NeutexError
 
     cmds = _load_commands()
     args = list(sys.argv[1:] if argv is None else argv)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from neutex.bench.config import BenchConfig
+from neutex.bench.report import print_report
+from neutex.jsonio import write_json_atomic
 
 
 @dataclass
@@ -17,9 +19,8 @@ class BenchCommand(BenchConfig):
     def main(self) -> None:
         from rich.console import Console
 
-        from neutex.bench.report import print_report
+        # heavy (torch and what it drives): imported only when the command runs
         from neutex.bench.suite import check_document, run_bench
-        from neutex.jsonio import write_json_atomic
 
         err = Console(stderr=True)
         doc = run_bench(self, log=lambda s: err.print(f"[dim]bench:[/] {s}", highlight=False))

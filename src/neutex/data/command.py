@@ -1,10 +1,11 @@
-"""The ``neutex prepare`` subcommand (kept light: heavy imports happen inside ``main``)."""
+"""The ``neutex prepare`` subcommand."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from neutex.data.prepare import PrepareConfig
+from neutex.data.prepare import PrepareConfig, prepare_capture
+from neutex.data.prepared import PreparedData
 from neutex.data.splits import BUCKETS
 
 
@@ -15,9 +16,6 @@ class PrepareCommand(PrepareConfig):
 
     def main(self) -> None:
         from rich.console import Console
-
-        from neutex.data.prepare import prepare_capture
-        from neutex.data.prepared import PreparedData
 
         console = Console(stderr=True)
         out = prepare_capture(self, log=lambda s: console.print(f"[yellow]note:[/] {s}", highlight=False))

@@ -12,14 +12,13 @@ from typing import Annotated, Literal, Optional
 import tyro
 
 from neutex.data.splits import BUCKETS
+from neutex.errors import ConfigError
 
 
 def parse_sets(items: tuple[str, ...] | list[str]) -> dict:
     """``["model.unet_width=16", "loss.gan=true"]`` -> ``{"model.unet_width": 16, "loss.gan": True}``
     (values are parsed as YAML scalars/lists)."""
     import yaml
-
-    from neutex.errors import ConfigError
 
     out = {}
     for s in items:
@@ -99,6 +98,7 @@ class ExperimentCommand:
     def main(self) -> None:
         from rich.console import Console
 
+        # heavy (torch and what it drives): imported only when the command runs
         from neutex.experiment.runner import run_suite
         from neutex.experiment.suite import load_suite
 

@@ -23,7 +23,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from neutex.config import config_from_dict, config_to_dict
+from neutex.data.prepare import PrepareConfig, prepare_capture
 from neutex.errors import CaptureError, CheckpointError, ConfigError, DataError
+from neutex.eval.evaluate import evaluate_run
 from neutex.experiment.suite import (
     SCALES,
     ResolvedVariant,
@@ -35,7 +38,14 @@ from neutex.experiment.suite import (
     suite_to_dict,
 )
 from neutex.jsonio import read_json_object, write_json_atomic
+from neutex.report.html import write_report_html
+from neutex.report.media import render_report_media
 from neutex.run.evaluate import held_out_psnr
+from neutex.run.load import read_metrics, upgrade_config_dict
+from neutex.synth.config import PRESETS, preset_config
+from neutex.synth.render import synthesize
+from neutex.train.config import TrainConfig
+from neutex.train.trainer import Trainer
 
 METRIC_KEYS = ("psnr", "psnr_tonemapped", "ssim", "mae", "mse")
 #: for each metric: True if higher is better.
@@ -70,8 +80,6 @@ def _flag_value(v: Any) -> list[str]:
 
 def train_flags(cfg) -> list[str]:
     """``neutex train`` flags for every field of a TrainConfig that differs from the default."""
-    from neutex.config import config_to_dict
-    from neutex.train.config import TrainConfig
 
     base = flatten_overrides(config_to_dict(TrainConfig()), "defaults")
     cur = flatten_overrides(config_to_dict(cfg), "config")
@@ -97,7 +105,6 @@ def _cmd(args: list[Any]) -> str:
 def synth_command(cfg, preset: str) -> str:
     """The ``neutex synth`` line for a SynthConfig made from ``preset``; fields the command has
     no flag for are listed after it."""
-    from neutex.synth.config import PRESETS
 
     flags = {"views": "--views", "lights_per_face": "--lights-per-face", "res": "--res", "spp": "--spp",
              "sweep_frames": "--sweep-frames", "sweep_cameras": "--sweep-cameras",
@@ -144,8 +151,6 @@ class DataPlan:
 def plan_data(out: Path, data: Path | None, suite: SuiteConfig, scale: str) -> DataPlan:
     """Work out where the data comes from (nothing is written)."""
     if data is None:
-        from neutex.synth.config import preset_config
-
         cfg = preset_config(suite.scene, **{**SCALES[scale].scene, **suite.scene_overrides}, out=out / "capture")
         return DataPlan(out / "capture", None, True, cfg)
     data = Path(data)
@@ -164,7 +169,6 @@ def plan_data(out: Path, data: Path | None, suite: SuiteConfig, scale: str) -> D
 
 def _ensure_capture(plan: DataPlan, log: _Log, progress: bool) -> float:
     """Synthesise the default scene into DIR/capture unless a matching one is there. Returns seconds spent."""
-    from neutex.config import config_to_dict
 
     cap_json = plan.capture / "capture.json"
     want = config_to_dict(plan.synth_config)
@@ -176,7 +180,6 @@ def _ensure_capture(plan: DataPlan, log: _Log, progress: bool) -> float:
             return 0.0
         raise ConfigError(f"{plan.capture}: rendered with other settings ({'; '.join(diff[:3])})",
                           hint="use another --out (or the --scale it was made with), or delete the folder")
-    from neutex.synth.render import synthesize
 
     c = plan.synth_config
     log(f"capture: synthesising preset {c.name!r} ({c.views} views x {c.n_lights} lights at {c.res}², "
@@ -204,7 +207,6 @@ def _ensure_prepared(plan: DataPlan, split: SplitSpec, out: Path, log: _Log, pro
         raise ConfigError(f"split {split.name} ({split.label()}): the prepared dataset given with --data has another "
                           "split and its capture is not available to prepare this one",
                           hint="pass the capture with --data instead")
-    from neutex.data.prepare import PrepareConfig, prepare_capture
 
     log(f"prepare {split.name}: {split.label()} -> {path}", "bold")
     t = time.perf_counter()
@@ -235,9 +237,6 @@ def variant_state(rv: ResolvedVariant) -> str:
 
 def _check_same_experiment(rv: ResolvedVariant) -> None:
     """A run folder trained with other settings is never reused silently."""
-    from neutex.config import config_from_dict, config_to_dict
-    from neutex.run.load import upgrade_config_dict
-    from neutex.train.config import TrainConfig
 
     cj = read_json_object(Path(rv.config.out) / "config.json", CheckpointError, default={})
     if "config" not in cj:
@@ -258,7 +257,6 @@ def _check_same_experiment(rv: ResolvedVariant) -> None:
 
 def _train_variant(rv: ResolvedVariant, state: str, console, log: _Log) -> bool:
     """Train (or resume) one variant. Returns True when it reached its last epoch."""
-    from neutex.train.trainer import Trainer
 
     cfg = rv.config
     if state == "stale":
@@ -272,8 +270,6 @@ def _train_variant(rv: ResolvedVariant, state: str, console, log: _Log) -> bool:
 
 
 def _evaluate_variant(rv: ResolvedVariant, suite: SuiteConfig, scale: str, device: str, console) -> dict:
-    from neutex.eval.evaluate import evaluate_run
-
     bar = None
     if console.is_terminal:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -308,8 +304,6 @@ def _epoch_rows(rows: list[dict]) -> tuple[list[dict], list[dict]]:
 
 def collect_variant(rv: ResolvedVariant, out: Path, timings: dict, status: str, checkpoint: str = "last") -> dict[str, Any]:
     """One variant's entry of summary.json (from its config.json, metrics.jsonl and eval.json)."""
-    from neutex.config import config_to_dict
-    from neutex.run.load import read_metrics
 
     run = Path(rv.config.out)
     ev = read_json_object(run / "eval.json", CheckpointError, default={})
@@ -541,8 +535,6 @@ def run_suite(suite: SuiteConfig, out: str | Path, data: str | Path | None = Non
     summary["winners"] = winners(summary["variants"], suite.judge)
     rep = None
     if report:
-        from neutex.report import render_report_media
-
         log("report: rendering fixed frames, sweep videos and plots", "bold")
         t0 = time.perf_counter()
         render_report_media(out, summary, variants, device=device, log=log)
@@ -554,8 +546,6 @@ def run_suite(suite: SuiteConfig, out: str | Path, data: str | Path | None = Non
                          "variants": {k: v for k, v in timings["variants"].items()}}
     write_json_atomic(out / "summary.json", summary)
     if report:
-        from neutex.report import write_report_html
-
         rep = write_report_html(out, summary)
         log(f"report: {rep} ({timings['report_s']:.0f} s)")
     return SuiteResult(out, summary, None, rep)

@@ -17,6 +17,7 @@ class RenderCommand(RenderConfig):
     def main(self) -> None:
         from rich.console import Console
 
+        # heavy (torch and what it drives): imported only when the command runs
         from neutex.render.pipeline import render_video
 
         con = Console(stderr=True)

@@ -20,12 +20,17 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import torch
 
+from neutex.capture.mesh import load_mesh
+from neutex.data.loader import GBufferTensors
 from neutex.device import autocast_dtype
 from neutex.errors import DataError, DependencyError
 from neutex.eval.metrics import image_metrics
 from neutex.eval.temporal import closes_loop, temporal_metrics
+from neutex.gbuffer.raster import Rasterizer
 from neutex.jsonio import write_json_atomic
+from neutex.render.cameras import orbit_cameras, orbit_start_deg, ring_of
 from neutex.render.config import DEFAULT_FPS, DEFAULT_FRAMES, RenderConfig
+from neutex.render.lights import azimuth_deg, circle_light_sources, stage_light_distance
 from neutex.render.video import caption, error_heatmap, hstack, to_uint8, write_video
 from neutex.run.evaluate import measure_sweep, sweep_jobs
 from neutex.run.load import load_run
@@ -93,7 +98,6 @@ def _listing(ids: list[str], k: int = 8) -> str:
 
 def sweep_lights(data, cfg: RenderConfig, n: int, start_deg: float, turns: float) -> tuple[np.ndarray, dict]:
     """The light path: ``(n, 4)`` sources on a circle about up and a description for the JSON."""
-    from neutex.render.lights import circle_light_sources, stage_light_distance
 
     dist = cfg.distance if cfg.distance is not None else stage_light_distance(data.light_sources)
     directional = dist is None
@@ -281,11 +285,6 @@ def _fixed_light(cfg: RenderConfig, data, start_deg: float) -> tuple[np.ndarray,
 
 
 def _orbit(cfg: RenderConfig, data, renderer, white: float, kind: str) -> tuple[int, float, dict]:
-    from neutex.capture.mesh import load_mesh
-    from neutex.data.loader import GBufferTensors
-    from neutex.gbuffer import Rasterizer
-    from neutex.render.cameras import orbit_cameras, orbit_start_deg, ring_of
-
     view = resolve_view(data, cfg.view, "first")
     template = data.cameras[view]
     n = cfg.frames or DEFAULT_FRAMES

@@ -14,11 +14,24 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
+import torch
 
 from neutex.capture.imageio import write_png_codes
+from neutex.color import tonemap
+from neutex.data.splits import BUCKETS
 from neutex.errors import CheckpointError
+from neutex.eval.baseline import NearestLightBaseline
+from neutex.eval.metrics import image_metrics, stripe_energy
+from neutex.eval.plots import plot_epoch_curves, plot_temporal
 from neutex.jsonio import read_json_object
-from neutex.render.video import caption, hstack, to_uint8, write_video
+from neutex.render.video import caption, error_heatmap, hstack, to_uint8, write_video
+from neutex.report.figures import (
+    plot_bucket_bars,
+    plot_stripes,
+    plot_temporal_epochs,
+    plot_training_loss,
+    plot_val_psnr,
+)
 from neutex.run.evaluate import measure_sweep, sweep_jobs
 from neutex.run.load import load_run, read_metrics
 
@@ -146,11 +159,6 @@ def _predict_pairs(run, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
 
 def _frame_metrics(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray, white: float) -> tuple[float, float]:
     """(PSNR, stripe energy on tone-mapped values) of one frame."""
-    import torch
-
-    from neutex.color import tonemap
-    from neutex.eval.metrics import image_metrics, stripe_energy
-
     p = torch.from_numpy(pred).permute(2, 0, 1)[None].float()
     g = torch.from_numpy(gt).permute(2, 0, 1)[None].float()
     m = torch.from_numpy(mask)[None, None]
@@ -161,9 +169,6 @@ def _frame_metrics(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray, white: fl
 
 def _grids(summary: dict, loaded: dict, files: Path, k: int, log) -> None:
     """Image grids per split and bucket; fills summary['fixed_frames'], ['stripes'] and the grid files."""
-    from neutex.data.splits import BUCKETS
-    from neutex.eval.baseline import NearestLightBaseline
-    from neutex.render.video import error_heatmap, to_uint8
 
     groups: dict[str, list[str]] = {}
     for v in summary["variants"]:
@@ -267,9 +272,6 @@ def _rel(path: Path) -> str:
 
 
 def _plots(summary: dict, out: Path, files: Path) -> None:
-    from neutex.eval.plots import plot_epoch_curves, plot_temporal
-    from neutex.report.figures import plot_bucket_bars, plot_stripes, plot_temporal_epochs, plot_training_loss, plot_val_psnr
-
     P = summary["report"]["files"]["plots"] = {}
     loss, per_epoch = {}, {}
     for v in summary["variants"]:

@@ -10,10 +10,12 @@ from typing import Any
 
 import torch
 
+from neutex.capture.mesh import load_mesh
 from neutex.config import config_from_dict
 from neutex.data.prepared import PreparedData
 from neutex.device import autocast_dtype, pick_device
 from neutex.errors import CheckpointError, ConfigError
+from neutex.gbuffer.shadow import ShadowCaster
 from neutex.jsonio import read_json_lines, read_json_object
 from neutex.run.checkpoint import load_checkpoint, resolve_checkpoint
 from neutex.run.predict import FrameRenderer
@@ -31,10 +33,6 @@ def open_shadows(data, needed: bool, log=None):
             log("shadows: the dataset has no mesh (its G-buffers were given), so the radiance cues carry attached "
                 "shadows only")
         return None
-    from neutex.capture.mesh import load_mesh
-    # moderngl (OpenGL) is heavy and optional: imported only when shadows are used
-    from neutex.gbuffer.shadow import ShadowCaster
-
     return ShadowCaster(load_mesh(data.mesh_path))
 
 

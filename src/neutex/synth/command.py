@@ -8,7 +8,9 @@ from typing import Annotated, Literal, Optional
 
 import tyro
 
+from neutex.capture.schema import load_capture
 from neutex.synth.config import DEFAULT_PRESET, preset_config
+from neutex.synth.render import synthesize
 
 # Flags left out are None and keep the preset's value.
 OptInt = Annotated[Optional[int], tyro.conf.arg(metavar="INT")]
@@ -63,9 +65,6 @@ class SynthCommand:
                              seed=self.seed, variant=self.variant, out=self.out)
 
     def main(self) -> None:
-        from neutex.capture import load_capture
-        from neutex.synth.render import synthesize
-
         cfg = self.config()
         print(f"neutex synth: preset {cfg.name} ({cfg.shape}), {cfg.views} views x {cfg.n_lights} lights at "
               f"{cfg.res}x{cfg.res}, {cfg.spp} spp, {cfg.n_images} renders -> {cfg.out}")

@@ -23,6 +23,7 @@ from torch import nn
 from neutex.check import check_shape
 from neutex.color import Encoding, encode_target, linear_to_srgb
 from neutex.errors import ConfigError, DataError, DependencyError
+from neutex.eval.metrics import masked_mean, ssim
 from neutex.train.vgg import (
     NO_WEIGHTS_HINT,
     PIX2PIXHD_VGG_WEIGHTS,
@@ -47,7 +48,6 @@ def _safe_masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Batch mean of :func:`neutex.eval.metrics.masked_mean` over the samples whose mask is not
     empty (an empty-mask sample contributes nothing, and no NaN reaches the gradient); 0 with a
     gradient path when every mask is empty."""
-    from neutex.eval.metrics import masked_mean
 
     nonempty = mask.flatten(1).amax(1) > 0                        # (B,)
     safe_mask = torch.where(nonempty[:, None, None, None], mask.to(x.dtype), torch.ones_like(mask, dtype=x.dtype))
@@ -402,8 +402,6 @@ class RelightingLoss(nn.Module):
             total = total + cfg.perceptual_weight * p
             logs["perceptual"] = float(p.detach())
         elif self.resolved == "ssim" and cfg.ssim_weight > 0:
-            from neutex.eval.metrics import ssim
-
             ssim_pred = to_display(pred, self.encoding)
             s = ssim(ssim_pred, to_display(target, self.encoding).to(ssim_pred.dtype), mask, data_range=1.0)
             nonempty = mask.flatten(1).amax(1) > 0

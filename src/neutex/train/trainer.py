@@ -25,10 +25,11 @@ from neutex import __version__
 from neutex.capture.imageio import write_png_codes
 from neutex.color import encode_target
 from neutex.config import config_to_dict, save_config
-from neutex.data import PairLoader, PreparedData, set_light
+from neutex.data.loader import PairLoader, set_light
+from neutex.data.prepared import PreparedData
 from neutex.data.splits import BUCKETS
-from neutex.errors import ConfigError, TrainingError
 from neutex.device import autocast, autocast_dtype, pick_device
+from neutex.errors import ConfigError, TrainingError
 from neutex.eval.plots import plot_run_curves
 from neutex.jsonio import append_json_line
 from neutex.model.texture import texture_resolution_for
