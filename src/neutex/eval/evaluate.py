@@ -4,9 +4,11 @@ every ground-truth sequence, and checkpoint selection. Writes ``RUN/eval.json``.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import torch
 
 from neutex.data.splits import BUCKETS
@@ -77,9 +79,13 @@ def select_checkpoint(rows: list[dict[str, Any]], select: Select, tolerance: flo
 
 @torch.no_grad()
 def evaluate_buckets(loaded: LoadedRun, max_images: int | None = 200, batch_size: int = 8, seed: int = 0,
-                     progress=None) -> tuple[dict, dict]:
+                     progress=None, pairs: Mapping[str, np.ndarray] | None = None) -> tuple[dict, dict]:
     """Masked image metrics per bucket for the model and for the nearest-light baseline, on a
     fixed sample of at most ``max_images`` pairs per bucket (:func:`~neutex.run.evaluate.measure_pairs`).
+
+    Args:
+        pairs: ``{bucket: (N, 2) (view, light) pairs}`` to measure instead of the sample (e.g.
+            the trainer's validation pairs, to compare the two); buckets it leaves out are skipped.
 
     Returns:
         ``(buckets, baselines)``: ``{bucket: {n, mae, mse, psnr, ssim, psnr_tonemapped, ...}}``
@@ -90,10 +96,10 @@ def evaluate_buckets(loaded: LoadedRun, max_images: int | None = 200, batch_size
     renderer = loaded.renderer(batch_size)
     buckets, baselines = {}, {}
     for bucket in BUCKETS:
-        pairs = sample_pairs(data.pairs(bucket), max_images, seed)
-        if len(pairs) == 0:
+        chosen = sample_pairs(data.pairs(bucket), max_images, seed) if pairs is None else pairs.get(bucket, ())
+        if len(chosen) == 0:
             continue
-        m, bm = measure_pairs(renderer, data, pairs, loaded.white, base if bucket != "train" else None, progress)
+        m, bm = measure_pairs(renderer, data, chosen, loaded.white, base if bucket != "train" else None, progress)
         buckets[bucket] = m
         if bm is not None:
             baselines[bucket] = bm

@@ -13,6 +13,7 @@ _LAZY = {
     "choose_fixed_pairs": "neutex.report.media",
     "labelled_grid": "neutex.report.media",
     "render_report_media": "neutex.report.media",
+    "sweep_videos": "neutex.report.media",
     "bucket_rows": "neutex.report.html",
     "render_html": "neutex.report.html",
     "summary_lines": "neutex.report.html",

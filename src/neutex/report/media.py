@@ -36,6 +36,9 @@ from neutex.run.evaluate import measure_sweep, sweep_jobs
 from neutex.run.load import load_run, read_metrics
 
 FILES = "report_files"
+#: frames per sweep video at most: the same frames as ``neutex render RUN --kind sequence
+#: --frames SWEEP_MAX_FRAMES`` (one stride, :func:`~neutex.run.evaluate.sweep_jobs`).
+SWEEP_MAX_FRAMES = 96
 #: upscale small renders to at least this many pixels per side in grids and videos.
 MIN_PANEL = 128
 
@@ -232,10 +235,18 @@ def _grids(summary: dict, loaded: dict, files: Path, k: int, log) -> None:
     summary["report"]["files"]["grids"] = grid_files
 
 
-def _videos(summary: dict, loaded: dict, files: Path, log, max_sequences: int = 2, max_frames: int = 96) -> None:
-    """One side-by-side video per ground-truth sequence: GT | each variant. The sweeps are the
-    ones ``neutex eval`` and ``neutex render --kind sequence --frames N`` measure
-    (:func:`~neutex.run.evaluate.sweep_jobs`: one stride, the same frames)."""
+def sweep_videos(summary: dict, loaded: dict, files: Path, log, max_sequences: int = 2,
+                 max_frames: int = SWEEP_MAX_FRAMES) -> None:
+    """One side-by-side video per ground-truth sequence (at most ``max_sequences``): GT | each
+    variant, into ``files``, recorded in ``summary["report"]["files"]["videos"]`` with each
+    variant's temporal metrics. The sweeps are the ones ``neutex render --kind sequence
+    --frames max_frames`` measures (:func:`~neutex.run.evaluate.sweep_jobs`: one stride, the
+    same frames, the same metrics; a test pins it).
+
+    Args:
+        summary: needs ``variants`` (their ``name``) and ``report.files``.
+        loaded: ``{variant name: LoadedRun}``.
+    """
     names = [v["name"] for v in summary["variants"]]
     ref = loaded[names[0]]
     out = []
@@ -328,7 +339,7 @@ def render_report_media(out: str | Path, summary: dict, variants, device: str = 
     k = int(summary.get("suite", {}).get("definition", {}).get("frames_per_bucket", 2))
     # render into the temp folder under the final relative names, then swap it in
     _grids(summary, loaded, tmp, k, log)
-    _videos(summary, loaded, tmp, log)
+    sweep_videos(summary, loaded, tmp, log)
     _plots(summary, out, tmp)
     if files.exists():
         shutil.rmtree(files)
