@@ -5,7 +5,8 @@ Frames are rendered in batches by :class:`~neutex.run.predict.FrameRenderer` and
 the encoder as they come. A sweep's G-buffers and texture features are computed once; an orbit
 rasterizes its new cameras batch by batch with one GL context. A ground-truth sequence is
 measured by the one evaluator (:func:`neutex.run.evaluate.measure_sweep`), exactly as
-``neutex eval`` and the report measure it.
+``neutex eval`` and the report measure it; a light sweep's streamed frames by the same code
+(:func:`neutex.run.evaluate.measure_frames`).
 """
 
 from __future__ import annotations
@@ -25,14 +26,13 @@ from neutex.data.loader import GBufferTensors
 from neutex.device import autocast_dtype
 from neutex.errors import DataError, DependencyError
 from neutex.eval.metrics import image_metrics
-from neutex.eval.temporal import closes_loop, temporal_metrics
 from neutex.gbuffer.raster import Rasterizer
 from neutex.jsonio import write_json_atomic
 from neutex.render.cameras import orbit_cameras, orbit_start_deg, ring_of
 from neutex.render.config import DEFAULT_FPS, DEFAULT_FRAMES, RenderConfig
 from neutex.render.lights import azimuth_deg, circle_light_sources, stage_light_distance
 from neutex.render.video import caption, error_heatmap, hstack, to_uint8, write_video
-from neutex.run.evaluate import measure_sweep, sweep_jobs
+from neutex.run.evaluate import SweepJob, measure_frames, measure_sweep, sweep_jobs
 from neutex.run.load import load_run
 from neutex.run.predict import FrameRenderer
 
@@ -261,9 +261,8 @@ def _sweep(cfg: RenderConfig, data, renderer, white: float) -> tuple[int, float,
     keep_dtype = torch.float32 if n * 3 * data.width * data.height * 4 <= KEEP_FP32_BYTES else torch.float16
     write_video(_frames_u8(renderer.sweep(data, view, src), white, cfg.exposure, keep, text, keep_dtype),
                 cfg.out, fps)
-    pred = torch.cat(keep)
-    mask = torch.from_numpy(np.array(data.mask[view], bool))
-    tm = temporal_metrics(pred, None, mask, fps=fps, periodic=closes_loop(src)) if n >= 3 and bool(mask.any()) else None
+    job = SweepJob("circle", view, src, None, None, None, fps)
+    tm = measure_frames(data, job, torch.cat(keep))["temporal"] if n >= 3 and bool(data.mask[view].any()) else None
     return n, fps, {"view": data.view_ids[view], "view_index": view,
                     "held_out_view": bool(view in set(data.held_out_views.tolist())),
                     "light": light, "sources": src.tolist(),

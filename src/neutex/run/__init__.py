@@ -27,6 +27,7 @@ _LAZY = {
     "read_run_config": "neutex.run.load",
     "upgrade_config_dict": "neutex.run.load",
     "held_out_psnr": "neutex.run.evaluate",
+    "measure_frames": "neutex.run.evaluate",
     "measure_pairs": "neutex.run.evaluate",
     "measure_sweep": "neutex.run.evaluate",
     "sample_pairs": "neutex.run.evaluate",
