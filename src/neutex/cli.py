@@ -1,8 +1,10 @@
 """The ``neutex`` command. Each subcommand is a dataclass with ``main()`` living beside the
 code it drives; this file only unions them and turns :class:`NeutexError` into one red line.
 
-Heavy libraries (torch, Mitsuba, moderngl) are imported inside ``main()``, so ``--help``
-stays instant.
+Each command imports the pipeline it drives (torch, Mitsuba, moderngl) inside ``main()``, so
+``--help`` loads only the commands' configs. (One of them still loads torch: the training
+config's model config validates its inputs against the renderer-input registry in
+:mod:`neutex.model.inputs` and imports the model's modules to build it.)
 """
 
 from __future__ import annotations
