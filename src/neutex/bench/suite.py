@@ -123,7 +123,6 @@ def machine_info() -> dict[str, Any]:
 def bench_model(mode: str):
     """The model a bench mode measures: ``multiply`` / ``concat`` are the origin's exp1 / exp2
     (what the bench has always compared with the origin's step), ``neutex`` the default."""
-
     name = {"multiply": "exp1", "concat": "exp2"}.get(mode, mode)
     return model_configs[name].replace(texture_res=model_configs[name].texture_res or 512)
 
@@ -222,7 +221,6 @@ def bench_inference(res: int, data_root: Path, cfg: BenchConfig, log: Log) -> li
     """Frames per second of the whole model (texture sampling + conditioning + UNet), forward
     only under ``inference_mode``, ``inference_batch`` frames per call, channels_last; the
     origin's model (fp32, eval mode) on the same batch, interleaved."""
-
     data = PreparedData.open(data_root)
     pairs = data.pairs("train")
     b = cfg.inference_batch

@@ -519,7 +519,6 @@ def read_camera_gbuffer(cap: Capture, camera: Camera | str, where: str | None = 
     Raises:
         CaptureError: ``cameras[0].gbuffer.normal: gbuffer/normal.exr: ...``.
     """
-
     cam = cap.camera(camera) if isinstance(camera, str) else camera
     if not cam.gbuffer:
         raise ValueError(f"camera {cam.id!r} gives no gbuffer")
@@ -578,7 +577,6 @@ def validate_files(cap: Capture, check_pixels: bool = True, progress=None) -> No
             ``frames[12].image: file not found: images/cam00/L012.exr`` or
             ``frames[3].image: images/a.png is 64x48, camera cam00 is 128x96``.
     """
-
     if cap.mesh and not (cap.root / cap.mesh).is_file():
         raise _err("mesh", f"file not found: {cap.mesh}")
     cams = cap._cams()

@@ -86,7 +86,6 @@ def given_gbuffers(cap, cam_index: int) -> dict[str, np.ndarray]:
     lights only. Without a ``depth`` file, depth is that plane's z. Every buffer is zeroed off
     the mask.
     """
-
     cam = cap.cameras[cam_index]
     H, W = cam.height, cam.width
     g = read_camera_gbuffer(cap, cam, f"cameras[{cam_index}].gbuffer")
@@ -143,7 +142,6 @@ def prepare_capture(cfg: PrepareConfig, log: Callable[[str], Any] | None = None)
             ``frames[3].image: ...``).
         DataError: cameras of different sizes, a bad split, or an output folder that is not ours.
     """
-
     log = log or (lambda s: None)
     cfg.validate()
     cap = load_capture(cfg.capture)

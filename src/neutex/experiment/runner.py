@@ -80,7 +80,6 @@ def _flag_value(v: Any) -> list[str]:
 
 def train_flags(cfg) -> list[str]:
     """``neutex train`` flags for every field of a TrainConfig that differs from the default."""
-
     base = flatten_overrides(config_to_dict(TrainConfig()), "defaults")
     cur = flatten_overrides(config_to_dict(cfg), "config")
     args: list[str] = []
@@ -105,7 +104,6 @@ def _cmd(args: list[Any]) -> str:
 def synth_command(cfg, preset: str) -> str:
     """The ``neutex synth`` line for a SynthConfig made from ``preset``; fields the command has
     no flag for are listed after it."""
-
     flags = {"views": "--views", "lights_per_face": "--lights-per-face", "res": "--res", "spp": "--spp",
              "sweep_frames": "--sweep-frames", "sweep_cameras": "--sweep-cameras",
              "sweep_elevation_deg": "--sweep-elevation-deg", "max_depth": "--max-depth", "seed": "--seed"}
@@ -169,7 +167,6 @@ def plan_data(out: Path, data: Path | None, suite: SuiteConfig, scale: str) -> D
 
 def _ensure_capture(plan: DataPlan, log: _Log, progress: bool) -> float:
     """Synthesise the default scene into DIR/capture unless a matching one is there. Returns seconds spent."""
-
     cap_json = plan.capture / "capture.json"
     want = config_to_dict(plan.synth_config)
     if cap_json.is_file():
@@ -237,7 +234,6 @@ def variant_state(rv: ResolvedVariant) -> str:
 
 def _check_same_experiment(rv: ResolvedVariant) -> None:
     """A run folder trained with other settings is never reused silently."""
-
     cj = read_json_object(Path(rv.config.out) / "config.json", CheckpointError, default={})
     if "config" not in cj:
         return
@@ -257,7 +253,6 @@ def _check_same_experiment(rv: ResolvedVariant) -> None:
 
 def _train_variant(rv: ResolvedVariant, state: str, console, log: _Log) -> bool:
     """Train (or resume) one variant. Returns True when it reached its last epoch."""
-
     cfg = rv.config
     if state == "stale":
         log(f"{rv.name}: {cfg.out} holds no checkpoint (stopped before the first); starting it again", "yellow")
@@ -304,7 +299,6 @@ def _epoch_rows(rows: list[dict]) -> tuple[list[dict], list[dict]]:
 
 def collect_variant(rv: ResolvedVariant, out: Path, timings: dict, status: str, checkpoint: str = "last") -> dict[str, Any]:
     """One variant's entry of summary.json (from its config.json, metrics.jsonl and eval.json)."""
-
     run = Path(rv.config.out)
     ev = read_json_object(run / "eval.json", CheckpointError, default={})
     cj = read_json_object(run / "config.json", CheckpointError, default={})

@@ -99,7 +99,6 @@ def apply_overrides(tree: dict[str, Any], overrides: dict[str, Any], where: str)
 
 def preset_model_dict(name: Any, where: str) -> dict[str, Any]:
     """The model config of a named preset (:data:`neutex.model.config.model_configs`) as a dict."""
-
     if name not in model_configs:
         raise ConfigError(f"{where}: unknown model preset {name!r} (known: {', '.join(model_configs)})")
     return config_to_dict(model_configs[name])
@@ -336,7 +335,6 @@ def resolve_variants(suite: SuiteConfig, out: Path, scale: str, extra: dict[str,
         ConfigError: an unknown key, a runner-owned key, or an invalid value, naming the
             suite, the variant and the key.
     """
-
     if scale not in SCALES:
         raise ConfigError(f"--scale: {scale!r} is not one of {', '.join(SCALES)}")
     defaults = config_to_dict(TrainConfig())

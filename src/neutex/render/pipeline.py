@@ -98,7 +98,6 @@ def _listing(ids: list[str], k: int = 8) -> str:
 
 def sweep_lights(data, cfg: RenderConfig, n: int, start_deg: float, turns: float) -> tuple[np.ndarray, dict]:
     """The light path: ``(n, 4)`` sources on a circle about up and a description for the JSON."""
-
     dist = cfg.distance if cfg.distance is not None else stage_light_distance(data.light_sources)
     directional = dist is None
     src = circle_light_sources(n, dist or 1.0, cfg.elevation, data.up, start_deg=start_deg,

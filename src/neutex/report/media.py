@@ -172,7 +172,6 @@ def _frame_metrics(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray, white: fl
 
 def _grids(summary: dict, loaded: dict, files: Path, k: int, log) -> None:
     """Image grids per split and bucket; fills summary['fixed_frames'], ['stripes'] and the grid files."""
-
     groups: dict[str, list[str]] = {}
     for v in summary["variants"]:
         groups.setdefault(v["split"], []).append(v["name"])

@@ -105,7 +105,6 @@ def pick_sweep_cameras(view_ids: list[str], light_ids: list[str], count: int) ->
         >>> pick_sweep_cameras([f"cam{i:02d}" for i in range(8)], ["L0", "L1"], 2)
         ['cam04', 'cam00']
     """
-
     split = make_split(list(view_ids), list(light_ids), 7 / 8, 7 / 8, seed=0)
     held, seen = list(split.held_out_views), list(split.seen_views)
     order: list[str] = []

@@ -48,7 +48,6 @@ def _safe_masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Batch mean of :func:`neutex.eval.metrics.masked_mean` over the samples whose mask is not
     empty (an empty-mask sample contributes nothing, and no NaN reaches the gradient); 0 with a
     gradient path when every mask is empty."""
-
     nonempty = mask.flatten(1).amax(1) > 0                        # (B,)
     safe_mask = torch.where(nonempty[:, None, None, None], mask.to(x.dtype), torch.ones_like(mask, dtype=x.dtype))
     per = masked_mean(x, safe_mask)                               # finite for every sample

@@ -147,7 +147,6 @@ def init_texture_from_photos(model, batches: Iterable[dict[str, torch.Tensor]]) 
     Returns:
         ``{"texels_seen": fraction of texels any pixel sampled, "mean_<cue>": mean reflectance}``.
     """
-
     slots = [s for s in model.conditioning.slots
              if s.how == "multiply" and get_input(s.name).radiance and s.stop - s.start == 3]
     if not slots:
