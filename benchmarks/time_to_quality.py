@@ -22,7 +22,7 @@ from pathlib import Path
 
 from neutex.data.splits import HELD_OUT_BUCKETS
 from neutex.eval.plots import pyplot, save_figure
-from neutex.eval.reference import Baseline
+from neutex.eval.baseline import NearestLightBaseline
 from neutex.jsonio import write_json_atomic
 from neutex.run.evaluate import measure_pairs, sample_pairs
 from neutex.run.load import load_run, read_metrics
@@ -47,7 +47,7 @@ def curve(run: Path, images: int) -> list[dict]:
             pairs = sample_pairs(data.pairs(b), images, 0)
             if len(pairs):
                 m, base = measure_pairs(loaded.renderer(8), data, pairs, loaded.white,
-                                        Baseline(data) if epoch == min(seconds) else None)
+                                        NearestLightBaseline(data) if epoch == min(seconds) else None)
                 row[b] = m
                 if base is not None:
                     row[f"baseline_{b}"] = base

@@ -37,11 +37,11 @@ def main() -> None:
     from neutex.render.envlight import reference_irradiance, relight_envmap
     from neutex.run import load_run
 
-    lr = load_run(a.run, a.checkpoint, "cpu", a.data)
-    renderer = lr.renderer(16, amp=torch.bfloat16)
-    d = lr.data
+    loaded = load_run(a.run, a.checkpoint, "cpu", a.data)
+    renderer = loaded.renderer(16, amp=torch.bfloat16)
+    d = loaded.data
     e_ref = reference_irradiance(d.light_sources, d.light_intensities)
-    out: dict = {"run": str(a.run), "checkpoint": str(lr.checkpoint), "epoch": lr.epoch, "maps": {}}
+    out: dict = {"run": str(a.run), "checkpoint": str(loaded.checkpoint), "epoch": loaded.epoch, "maps": {}}
     a.out.mkdir(parents=True, exist_ok=True)
     figure_rows = []
     for env in d.environments:
@@ -88,7 +88,7 @@ def mitsuba_floor(capture: Path, env, data, ks: list[int]) -> dict:
     from neutex.envmap import sample_envmap
     from neutex.eval.metrics import image_metrics
     from neutex.synth.environment import ALBEDO_FILE, ROUGHNESS_FILE, build_env_scene_dict, directional_emitter_dict
-    from neutex.synth.scene import sensor_key, to_mitsuba
+    from neutex.synth.scene import to_mitsuba
     from neutex.synth.variant import set_variant
 
     mi = set_variant("auto", verbose=False)
@@ -120,7 +120,8 @@ def mitsuba_floor(capture: Path, env, data, ks: list[int]) -> dict:
 
 
 def write_figure(rows, path: Path) -> None:
-    from neutex.render.video import error_heatmap, hstack, to_uint8, write_png
+    from neutex.capture.imageio import write_png_codes
+    from neutex.render.video import error_heatmap, to_uint8
     from neutex.report.media import labelled_grid
 
     cells, labels = [], []
@@ -131,7 +132,7 @@ def write_figure(rows, path: Path) -> None:
         cells.append([to_uint8(g, white), to_uint8(p, white), error_heatmap(p, g, m)])
         labels.append(f"{name} ({view})")
     img = labelled_grid(cells, ["Mitsuba (GT)", "relit (K = 64)", "|error|"], labels)
-    write_png(img, path)
+    write_png_codes(path, img)
 
 
 if __name__ == "__main__":

@@ -64,14 +64,14 @@ def test_gbuffers_agree_with_mitsuba_aovs(capture, egl):
 
 
 def test_light_dir_points_at_the_light(tmp_path):
-    from neutex.data import PreparedData, geometry_batch
+    from neutex.data import GBufferTensors, PreparedData, geometry_batch
     from neutex.data.synthetic import write_synthetic_prepared
 
     data = PreparedData.open(write_synthetic_prepared(tmp_path / "p", views=2, lights=3, res=16))
     src = torch.from_numpy(np.asarray(data.light_sources, np.float32))
     from neutex.model.inputs import PixelGeometry
 
-    b = geometry_batch(data.tensors("cpu"), torch.tensor([0, 1, 1]), src)
+    b = geometry_batch(GBufferTensors.of(data), torch.tensor([0, 1, 1]), src)
     g = PixelGeometry(b)
     b = {**b, "light_dir": g.light_dir, "light_dist": g.light_dist}
     m = b["mask"][:, 0] > 0

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from neutex.eval.reference import Baseline
+from neutex.eval.baseline import NearestLightBaseline
 from neutex.run.evaluate import measure_pairs
 from neutex.run.load import load_run
 
@@ -46,7 +46,7 @@ def test_default_model_beats_the_nearest_light_on_novel_lights(glossy_prepared, 
     data = loaded.data
     pairs = data.pairs("novel_light")
     assert len(pairs) >= 6
-    model, base = measure_pairs(loaded.renderer(8), data, pairs, loaded.white, Baseline(data))
+    model, base = measure_pairs(loaded.renderer(8), data, pairs, loaded.white, NearestLightBaseline(data))
     print({k: (round(model[k], 3), round(base[k], 3)) for k in ("psnr", "psnr_tonemapped", "ssim")})
     assert model["psnr_tonemapped"] > base["psnr_tonemapped"] + 1.0
     assert model["ssim"] > base["ssim"]

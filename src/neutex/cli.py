@@ -1,8 +1,10 @@
 """The ``neutex`` command. Each subcommand is a dataclass with ``main()`` living beside the
 code it drives; this file only unions them and turns :class:`NeutexError` into one red line.
 
-Heavy libraries (torch, Mitsuba, moderngl) are imported inside ``main()``, so ``--help``
-stays instant.
+Each command imports the pipeline it drives (torch, Mitsuba, moderngl) inside ``main()``, so
+``--help`` loads only the commands' configs. (One of them still loads torch: the training
+config's model config validates its inputs against the renderer-input registry in
+:mod:`neutex.model.inputs` and imports the model's modules to build it.)
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import importlib
 import sys
 from typing import Annotated, Any, Union
+
+from neutex.errors import NeutexError
 
 #: (subcommand, module, class) in pipeline order.
 COMMANDS: list[tuple[str, str, str]] = [
@@ -50,6 +54,7 @@ def _subcommand(name: str, cls: Any, argv: list[str]) -> Any:
 
     preset = _model_preset(argv) if name == "train" else None
     if preset is not None:
+        # heavy (torch): imported only when a preset is named
         from neutex.model.config import model_configs
 
         if preset in model_configs:
@@ -65,8 +70,6 @@ def _one_line(text: str) -> str:
 def entrypoint(argv: list[str] | None = None) -> int:
     """Parse the command line, run the subcommand, and map user errors to exit code 2."""
     import tyro
-
-    from neutex.errors import NeutexError
 
     cmds = _load_commands()
     args = list(sys.argv[1:] if argv is None else argv)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from neutex.experiment.command import print_results
+
 
 @dataclass
 class DemoCommand:
@@ -31,7 +33,7 @@ class DemoCommand:
     def main(self) -> None:
         from rich.console import Console
 
-        from neutex.experiment.command import print_results
+        # heavy (torch and what it drives): imported only when the command runs
         from neutex.experiment.runner import run_suite
         from neutex.experiment.suite import suites
 

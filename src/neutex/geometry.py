@@ -1,9 +1,10 @@
 """Per-pixel geometry shared by data, model and render: the one uv -> grid_sample convention
-and the one way to turn a point or directional source into per-pixel unit directions."""
+and the one way to turn a point or directional source into per-pixel unit directions (a
+capture's lights and cameras give their homogeneous sources as ``Light.source`` /
+``Camera.source``)."""
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from neutex.check import check_shape
@@ -62,17 +63,3 @@ def directions_to(position: torch.Tensor, source: torch.Tensor, eps: float = 1e-
     dist = torch.where(s[:, 3:4] > 0.5, dist, torch.full_like(dist, float("inf")))
     return unit, dist
 
-
-def light_source(light) -> np.ndarray:
-    """A capture :class:`~neutex.capture.Light` -> homogeneous ``(4,)`` source (see :func:`directions_to`)."""
-    if light.type == "point":
-        return np.r_[np.asarray(light.position, float), 1.0]
-    return np.r_[np.asarray(light.direction, float), 0.0]
-
-
-def camera_source(camera) -> np.ndarray:
-    """A capture :class:`~neutex.capture.Camera` -> homogeneous ``(4,)`` viewpoint: the centre
-    for pinhole cameras, the direction towards the camera (−forward) for orthographic ones."""
-    if camera.model == "pinhole":
-        return np.r_[camera.center_world, 1.0]
-    return np.r_[-camera.forward_world, 0.0]

@@ -1,4 +1,6 @@
-"""JSON files, read with one-line errors and written atomically (temp file + rename)."""
+"""JSON files: the one reader (one-line errors naming the file; a default only for a file
+that does not exist, never for a damaged one) and the one writer (strict JSON, atomically:
+temp file + rename), for whole documents and for JSON-lines logs."""
 
 from __future__ import annotations
 
@@ -13,23 +15,83 @@ import numpy as np
 from neutex.errors import NeutexError
 
 
-def read_json_object(path: str | Path, error: type[NeutexError] = NeutexError, hint: str = "") -> dict[str, Any]:
+#: ``default`` of :func:`read_json_object` when a missing file is an error.
+_REQUIRED: Any = object()
+
+
+def read_json_object(path: str | Path, error: type[NeutexError] = NeutexError, hint: str = "",
+                     default: dict[str, Any] = _REQUIRED) -> dict[str, Any]:
     """Read a JSON file whose top level must be an object.
 
+    Args:
+        path: the file.
+        error: the :class:`~neutex.errors.NeutexError` subclass to raise.
+        hint: the fix, shown by the CLI under the message.
+        default: returned (a copy) when the file does not exist; without it a missing file is
+            an error. A file that exists but cannot be read as a JSON object is always an error.
+
     Raises:
-        error: file not found, invalid JSON (with line and column), or not an object; the
-            message starts with the path.
+        error: file not found (without ``default``), not UTF-8, invalid JSON (with line and
+            column), or not an object; one line that starts with the path.
+
+    Examples:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp())
+        >>> read_json_object(d / "none.json", default={})
+        {}
+        >>> _ = (d / "bad.json").write_text('{"a": 1,}')
+        >>> read_json_object(d / "bad.json", default={})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        neutex.errors.NeutexError: .../bad.json: invalid JSON at line 1 column 9: Expecting property name enclosed in double quotes
     """
     path = Path(path)
     if not path.is_file():
+        if default is not _REQUIRED:
+            return dict(default)
         raise error(f"{path}: file not found", hint)
     try:
-        d = json.loads(path.read_text())
+        d = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise error(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", hint) from None
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})", hint) from None
     if not isinstance(d, dict):
         raise error(f"{path}: expected a JSON object at the top level, got {type(d).__name__}", hint)
     return d
+
+
+def read_json_lines(path: str | Path, error: type[NeutexError] = NeutexError) -> list[dict[str, Any]]:
+    """The objects of a JSON-lines log (:func:`append_json_line`); ``[]`` when it does not exist.
+
+    A torn *last* line (the process stopped while appending) is skipped; a damaged line
+    anywhere else is an error.
+
+    Raises:
+        error: a line before the last that is not a JSON object, naming the file and line.
+
+    Examples:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "m.jsonl"
+        >>> _ = p.write_text('{"a": 1}\\n{"a": 2}\\n{"a"')
+        >>> read_json_lines(p)
+        [{'a': 1}, {'a': 2}]
+    """
+    path = Path(path)
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    rows = []
+    for i, line in enumerate(lines, 1):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            if i == len(lines):
+                break
+            raise error(f"{path}: line {i}: invalid JSON at column {exc.colno}: {exc.msg}") from None
+        if not isinstance(row, dict):
+            raise error(f"{path}: line {i}: expected a JSON object, got {type(row).__name__}")
+        rows.append(row)
+    return rows
 
 
 def json_default(o: Any) -> Any:
@@ -65,6 +127,13 @@ def finite_json(x: Any) -> Any:
     return x
 
 
+def _dumps(obj: Any, path: Path, indent: int | None) -> str:
+    try:
+        return json.dumps(finite_json(obj), indent=indent, default=json_default, allow_nan=False)
+    except TypeError as exc:
+        raise TypeError(f"{path.name}: {exc}") from None
+
+
 def write_json_atomic(path: str | Path, obj: Any, indent: int | None = 1) -> Path:
     """Write ``obj`` as strict JSON to ``path`` atomically; a crash leaves the old file or none.
     Numpy arrays and scalars and paths are written as lists, numbers and strings; NaN and
@@ -87,11 +156,17 @@ def write_json_atomic(path: str | Path, obj: Any, indent: int | None = 1) -> Pat
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        text = json.dumps(finite_json(obj), indent=indent, default=json_default, allow_nan=False)
-    except TypeError as exc:
-        raise TypeError(f"{path.name}: {exc}") from None
+    text = _dumps(obj, path, indent)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
+    tmp.write_text(text + "\n", encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+def append_json_line(path: str | Path, obj: Any) -> None:
+    """Append ``obj`` as one strict-JSON line (as :func:`write_json_atomic` writes values) to a
+    JSON-lines log; read it back with :func:`read_json_lines`."""
+    path = Path(path)
+    line = _dumps(obj, path, None)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(line + "\n")

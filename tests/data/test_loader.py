@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from neutex.data import GBufferTensors, PairLoader, PreparedData, bench_loader, geometry_batch, write_synthetic_prepared
+from neutex.data import GBufferTensors, PairLoader, PreparedData, geometry_batch, write_synthetic_prepared
 from neutex.errors import DataError
 from neutex.model.inputs import PixelGeometry
 
@@ -91,8 +91,8 @@ def test_novel_view_from_fresh_gbuffers(pinhole):
 
 
 def test_geometry_batch_shapes(synth):
-    t = synth.tensors()
-    assert isinstance(t, GBufferTensors) and synth.tensors() is t  # cached
+    t = GBufferTensors.of(synth)
+    assert isinstance(t, GBufferTensors) and GBufferTensors.of(synth, "cpu") is t  # cached
     assert t.normal.is_contiguous() and t.normal.shape == (4, 3, 24, 24)
     b = geometry_batch(t, torch.tensor([0, 3, 3]), torch.from_numpy(synth.light_sources[[1, 2, 3]]))
     shapes = {"grid": (3, 24, 24, 2), "normal": (3, 3, 24, 24), "position": (3, 3, 24, 24),
@@ -184,7 +184,3 @@ def test_sequences(synth):
     with pytest.raises(DataError, match="no sequence named"):
         synth.sequence("nope")
 
-
-def test_bench_loader_smoke():
-    r = bench_loader(16, batch_size=2, batches=4, views=2, lights=4)
-    assert r["name"] == "loader" and r["res"] == 16 and r["per_s"] > 0

@@ -1,5 +1,6 @@
-"""``neutex demo`` / ``neutex experiment``: command-line plumbing; the whole demo (Mitsuba
-synthesis included) at scale tiny is a slow test."""
+"""``neutex demo`` / ``neutex experiment``: command-line plumbing. The whole pipeline from
+``neutex synth`` to the report runs by default in tests/test_end_to_end.py at a tiny size; the
+demo itself (its 8-view scene, three variants) at scale tiny is a slow test."""
 
 import json
 
@@ -36,6 +37,6 @@ def test_demo_tiny_end_to_end(tmp_path, capsys):
     out = tmp_path / "demo"
     assert entrypoint(["demo", "--out", str(out), "--scale", "tiny"]) == 0
     s = json.loads((out / "summary.json").read_text())
-    assert [v["name"] for v in s["variants"]] == ["multiply", "concat"] and s["data"]["synthesised"]
+    assert [v["name"] for v in s["variants"]] == ["neutex", "exp1", "exp2"] and s["data"]["synthesised"]
     assert (out / "capture" / "capture.json").is_file() and (out / "report.html").is_file()
     assert "report:" in capsys.readouterr().out

@@ -7,7 +7,7 @@ import json
 import pytest
 from rich.console import Console
 
-from neutex.errors import ConfigError
+from neutex.errors import ConfigError, NeutexError
 from neutex.experiment.runner import run_suite, train_flags
 from neutex.experiment.suite import load_suite
 
@@ -137,3 +137,15 @@ def test_log_lines_print_user_text_as_is():
     text = con.export_text()
     assert "/data/scan [v2]/prepared, images/[red]x[/red].exr, camera [/bold]" in text
     assert "[2/3] b: training" in text
+
+
+def test_a_damaged_file_in_the_experiment_folder_is_an_error_not_a_fresh_start(tmp_path, tiny_prepared, suite_file):
+    """A corrupt timings.json (or any JSON the runner reads) stops the run with one line naming
+    it; only a missing file means "not there yet"."""
+    suite, _ = load_suite(suite_file({"multiply": {}}))
+    out = tmp_path / "exp"
+    out.mkdir()
+    (out / "timings.json").write_text('{"variants": {')
+    with pytest.raises(NeutexError, match=r"timings\.json: invalid JSON at line 1") as info:
+        run_suite(suite, out, tiny_prepared, "tiny", console=_console(), progress=False, report=False)
+    assert info.value.hint

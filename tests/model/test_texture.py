@@ -4,7 +4,7 @@ import torch.nn.functional as F
 
 from neutex.errors import ConfigError, DataError
 from neutex.geometry import uv_to_grid
-from neutex.model import ModelConfig, NeuralTexture, model_configs, sample_texture
+from neutex.model import NeuralTexture, model_configs, sample_texture
 
 
 def test_shapes_single_and_pyramid():

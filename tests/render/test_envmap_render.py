@@ -43,14 +43,14 @@ def env_run(tmp_path_factory, egl, capture_maker, run_maker):
 
 def test_relit_image_is_the_weighted_sum_of_one_light_frames(env_run):
     run, _, _ = env_run
-    lr = load_run(run, device="cpu")
-    r = lr.renderer(4)
+    loaded = load_run(run, device="cpu")
+    r = loaded.renderer(4)
     lights = sample_envmap(make_envmap("studio", 16), 10)
-    e_ref = reference_irradiance(lr.data.light_sources, lr.data.light_intensities)
-    relit = relight_envmap(r, lr.data, 1, lights, e_ref)
+    e_ref = reference_irradiance(loaded.data.light_sources, loaded.data.light_intensities)
+    relit = relight_envmap(r, loaded.data, 1, lights, e_ref)
     manual = torch.zeros_like(relit)
     for d, e in zip(lights.sources, lights.irradiance):
-        f = torch.cat(list(r.frames(lr.data, [1], d[None], e_ref[None])))[0]
+        f = torch.cat(list(r.frames(loaded.data, [1], d[None], e_ref[None])))[0]
         manual += f * torch.from_numpy((e / e_ref).astype(np.float32))[:, None, None]
     assert torch.allclose(relit, manual, atol=1e-5 * float(manual.abs().max()) + 1e-7)
     assert relit.shape == (3, 24, 24) and float(relit.abs().sum()) > 0
@@ -74,9 +74,9 @@ def test_eval_scores_environments(env_run, monkeypatch):
 
     run, _, _ = env_run
     # the buckets and sequences have their own tests: only the environments section here
-    monkeypatch.setattr(ev, "evaluate_buckets", lambda lr, *a, **k: ({}, {"nearest_light": {}}))
-    monkeypatch.setattr(ev, "evaluate_sequences", lambda lr, *a, **k: {})
-    monkeypatch.setattr(ev, "plot_run_curves", lambda run: None)
+    monkeypatch.setattr(ev, "evaluate_buckets", lambda loaded, *a, **k: ({}, {"nearest_light": {}}))
+    monkeypatch.setattr(ev, "evaluate_sequences", lambda loaded, *a, **k: {})
+    monkeypatch.setattr(ev, "plot_run_curves", lambda rows, run: None)
     res = ev.evaluate_run(run, "best", device="cpu", write=True, envmap_samples=8)
     env = json.loads((Path(run) / "eval.json").read_text())["environments"]
     assert set(env) == {"sky", "spot"} and res["environments"]["sky"]["lights"] <= 8

@@ -143,8 +143,8 @@ def test_orbit_first_frame_is_the_dataset_view(mesh_run, mesh_data, tmp_path):
     from neutex.render.cameras import orbit_cameras, orbit_start_deg, ring_of
     from neutex.run.predict import FrameRenderer
 
-    lr = load_run(mesh_run, device="cpu")
-    data = lr.data
+    loaded = load_run(mesh_run, device="cpu")
+    data = loaded.data
     ring = ring_of(data.cameras, data.up)
     cams = orbit_cameras(data.cameras[0], 4, ring["distance"], ring["elevation_deg"], data.up,
                          start_deg=orbit_start_deg(data.cameras[0], data.up))
@@ -152,7 +152,7 @@ def test_orbit_first_frame_is_the_dataset_view(mesh_run, mesh_data, tmp_path):
         g = r.render(load_mesh(data.mesh_path), cams[0])
     assert (g["mask"] == np.asarray(data.mask[0], bool)).mean() > 0.99
     t = GBufferTensors.from_gbuffers([g], cams[:1])
-    fr = FrameRenderer(lr.model, lr.encoding)
+    fr = FrameRenderer(loaded.model, loaded.encoding)
     with torch.no_grad():
         new = torch.cat(list(fr.frames(t, [0], data.light_sources[:1], data.default_intensity)))
         ref = torch.cat(list(fr.sweep(data, 0, data.light_sources[:1])))

@@ -13,7 +13,7 @@ from neutex.capture.schema import Camera
 from neutex.envmap import EnvMap, pixel_directions, sample_envmap, write_envmap
 from neutex.synth.environment import build_env_scene_dict, directional_emitter_dict, envmap_emitter_dict
 from neutex.synth.mesh import make_egg_mesh, write_obj
-from neutex.synth.scene import sensor_key, to_mitsuba
+from neutex.synth.scene import to_mitsuba
 from neutex.synth.textures import make_textures
 from neutex.synth.variant import current_variant, set_variant
 

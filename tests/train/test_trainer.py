@@ -192,6 +192,6 @@ def test_remedies_ema_smoothness_jitter(prepared, tmp_path):
     run = tr2.train()
     st = load_checkpoint(run / "checkpoints" / "last.pt")
     assert st["ema"] is not None
-    lr = load_run(run, "last")
+    loaded = load_run(run, "last")
     key = next(iter(st["ema"]))
-    assert torch.equal(lr.model.state_dict()[key], st["ema"][key])  # eval/render use the EMA copy
+    assert torch.equal(loaded.model.state_dict()[key], st["ema"][key])  # eval/render use the EMA copy

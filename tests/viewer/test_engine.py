@@ -50,7 +50,7 @@ def test_envmap_and_sequence_lighting(engine):
 
     vc = engine.view_cache(0)
     ours = engine.render_linear(vc, Lighting("envmap", name="studio", samples=6))
-    ref = relight_envmap(engine.lr.renderer(8, amp=None), engine.data, 0, sample_envmap(engine.envmaps["studio"], 6),
+    ref = relight_envmap(engine.loaded.renderer(8, amp=None), engine.data, 0, sample_envmap(engine.envmaps["studio"], 6),
                          engine.e_ref).cpu()
     assert torch.allclose(ours, ref, atol=1e-5)
     turned = engine.render_linear(vc, Lighting("envmap", name="studio", samples=6, rotation_deg=90.0))

@@ -1,33 +1,31 @@
 """Speed benchmarks (``neutex bench``): matmul peaks, neutex's training step, renderer and
 inference, the origin's step as a side-by-side reference (:mod:`neutex.bench.origin`), and the
-synth, gbuffer and loader side benches. torch is imported by the submodules only."""
+side benches (:mod:`neutex.bench.side`; the synth one is :func:`neutex.synth.bench_synth`).
+
+Every name is imported on first use (:func:`neutex.lazy.lazy_exports`), so
+``import neutex.bench`` stays light.
+"""
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
-from neutex.bench.config import BenchConfig
+from neutex.lazy import lazy_exports
 
 _LAZY = {
+    "BenchConfig": "neutex.bench.config",
     "BenchCommand": "neutex.bench.command",
-    "run_bench": "neutex.bench.suite",
     "check_document": "neutex.bench.suite",
-    "make_trainer": "neutex.bench.suite",
     "GOALS": "neutex.bench.suite",
+    "make_trainer": "neutex.bench.suite",
+    "run_bench": "neutex.bench.suite",
     "measure_peaks": "neutex.bench.timing",
     "time_interleaved": "neutex.bench.timing",
-    "OriginStep": "neutex.bench.origin",
+    "bench_gbuffer": "neutex.bench.side",
+    "bench_loader": "neutex.bench.side",
+    "bench_shadow": "neutex.bench.side",
     "OriginModel": "neutex.bench.origin",
+    "OriginStep": "neutex.bench.origin",
     "QUOTED_ORIGIN_MS": "neutex.bench.origin",
     "print_report": "neutex.bench.report",
-    "write_json": "neutex.bench.report",
 }
 
-__all__ = ["BenchConfig", *_LAZY]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'neutex.bench' has no attribute {name!r}")
+__all__, __getattr__ = lazy_exports(__name__, _LAZY)

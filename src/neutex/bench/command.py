@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from neutex.bench.config import BenchConfig
+from neutex.bench.report import print_report
+from neutex.jsonio import write_json_atomic
 
 
 @dataclass
@@ -17,7 +19,7 @@ class BenchCommand(BenchConfig):
     def main(self) -> None:
         from rich.console import Console
 
-        from neutex.bench.report import print_report, write_json
+        # heavy (torch and what it drives): imported only when the command runs
         from neutex.bench.suite import check_document, run_bench
 
         err = Console(stderr=True)
@@ -28,4 +30,4 @@ class BenchCommand(BenchConfig):
             out = Console(width=160)
         print_report(doc, out)
         if self.json is not None:
-            err.print(f"wrote {write_json(doc, self.json)}", highlight=False)
+            err.print(f"wrote {write_json_atomic(self.json, doc, indent=2)}", highlight=False)

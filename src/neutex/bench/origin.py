@@ -44,14 +44,10 @@ from torch import nn
 
 from neutex.errors import ConfigError
 from neutex.model.inputs import compute_inputs
-from neutex.train.vgg import VGG19Features
+from neutex.train.vgg import PIX2PIXHD_VGG_LAYERS, PIX2PIXHD_VGG_WEIGHTS, VGG19Features
 
 #: the origin's own code, measured on the bench machine (256², batch 1, 2 threads), in ms.
 QUOTED_ORIGIN_MS = {"generator_step": 1400.0, "full_gan_step": 1870.0, "inference": 139.0}
-
-#: the origin's VGG19 layers (``features[0:30]`` cut into five blocks) and weights.
-ORIGIN_VGG_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
-ORIGIN_VGG_WEIGHTS = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)
 
 
 class OriginPyramid(nn.Module):
@@ -228,7 +224,7 @@ class OriginStep:
     def __init__(self, res: int, conditioning: str = "multiply", gan: bool = False) -> None:
         self.res, self.gan = res, gan
         self.model = OriginModel(res, conditioning)
-        self.vgg = VGG19Features(ORIGIN_VGG_LAYERS)
+        self.vgg = VGG19Features(PIX2PIXHD_VGG_LAYERS)  # the origin's: pix2pixHD's VGGLoss
         self.opt_g = torch.optim.Adam(self.model.parameters(), lr=1e-3)
         self.disc = self.opt_d = None
         if gan:
@@ -252,7 +248,7 @@ class OriginStep:
         self.opt_g.zero_grad()
         err = F.l1_loss(torch.masked_select(fake_b, mask), torch.masked_select(real_b, mask))
         feats_real, feats_fake = self.vgg(real_b), self.vgg(fake_b)
-        err = err + sum(w * F.l1_loss(f, r) for w, f, r in zip(ORIGIN_VGG_WEIGHTS, feats_fake, feats_real))
+        err = err + sum(w * F.l1_loss(f, r) for w, f, r in zip(PIX2PIXHD_VGG_WEIGHTS, feats_fake, feats_real))
         if self.disc is not None:
             fake_feats, out = self.disc(torch.cat([real_a, fake_b], 1))
             real_feats, _ = self.disc(torch.cat([real_a, real_b], 1))
@@ -274,6 +270,6 @@ class OriginStep:
 
 
 __all__ = [
-    "ORIGIN_VGG_LAYERS", "ORIGIN_VGG_WEIGHTS", "QUOTED_ORIGIN_MS", "OriginDiscriminator", "OriginGenerator",
+    "QUOTED_ORIGIN_MS", "OriginDiscriminator", "OriginGenerator",
     "OriginModel", "OriginPyramid", "OriginStep", "OriginTexture", "origin_encode",
 ]

@@ -1,10 +1,8 @@
-"""Presenting a bench document: a rich table on the console, and the JSON file."""
+"""Presenting a bench document: a rich table on the console (the JSON file is written by
+:func:`neutex.jsonio.write_json_atomic`)."""
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
 from typing import Any
 
 
@@ -48,15 +46,4 @@ def print_report(doc: dict[str, Any], console=None) -> None:
     console.print(f"wall time {doc['wall_s']:.0f} s", highlight=False)
 
 
-def write_json(doc: dict[str, Any], path: str | Path) -> Path:
-    """Write the document atomically (temporary file, then rename)."""
-    path = Path(path)
-    if path.parent != Path(""):
-        path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n")
-    os.replace(tmp, path)
-    return path
-
-
-__all__ = ["bench_table", "print_report", "write_json"]
+__all__ = ["bench_table", "print_report"]

@@ -25,9 +25,19 @@ import torch
 
 from neutex.bench.config import BenchConfig
 from neutex.bench.origin import QUOTED_ORIGIN_MS, OriginStep
+from neutex.bench.side import bench_gbuffer, bench_loader
 from neutex.bench.timing import measure_peaks, summarize, time_interleaved
+from neutex.config import config_to_dict
+from neutex.data.loader import PairLoader
+from neutex.data.prepared import PreparedData
+from neutex.data.synthetic import write_synthetic_prepared
 from neutex.errors import NeutexError
-from neutex.model import count_flops
+from neutex.model.config import model_configs
+from neutex.model.flops import count_flops
+from neutex.synth.render import bench_synth
+from neutex.train.config import DataConfig, ScheduleConfig, TrainConfig
+from neutex.train.losses import LossConfig
+from neutex.train.trainer import Trainer
 
 Log = Callable[[str], None]
 
@@ -113,8 +123,6 @@ def machine_info() -> dict[str, Any]:
 def bench_model(mode: str):
     """The model a bench mode measures: ``multiply`` / ``concat`` are the origin's exp1 / exp2
     (what the bench has always compared with the origin's step), ``neutex`` the default."""
-    from neutex.model import model_configs
-
     name = {"multiply": "exp1", "concat": "exp2"}.get(mode, mode)
     return model_configs[name].replace(texture_res=model_configs[name].texture_res or 512)
 
@@ -125,9 +133,6 @@ def make_trainer(data_root: Path, out: Path, mode: str, precision: str, gan: boo
     the GAN with feature matching when ``gan``, and VGG in bf16 when ``precision`` is bf16."""
     from rich.console import Console
 
-    from neutex.train.config import DataConfig, ScheduleConfig, TrainConfig
-    from neutex.train.losses import LossConfig
-    from neutex.train.trainer import Trainer
 
     cfg = TrainConfig(
         out=out, data=DataConfig(path=data_root), model=bench_model(mode),
@@ -216,8 +221,6 @@ def bench_inference(res: int, data_root: Path, cfg: BenchConfig, log: Log) -> li
     """Frames per second of the whole model (texture sampling + conditioning + UNet), forward
     only under ``inference_mode``, ``inference_batch`` frames per call, channels_last; the
     origin's model (fp32, eval mode) on the same batch, interleaved."""
-    from neutex.data import PairLoader, PreparedData
-
     data = PreparedData.open(data_root)
     pairs = data.pairs("train")
     b = cfg.inference_batch
@@ -275,16 +278,13 @@ def bench_side(cfg: BenchConfig, log: Log) -> tuple[list[dict[str, Any]], list[d
         rows.append(row)
 
     def synth():
-        from neutex.synth import bench_synth
         return bench_synth(cfg.synth_res, cfg.synth_spp, cfg.synth_images, variant="auto")
 
     def gbuffer():
         os.environ.setdefault("EGL_PLATFORM", "surfaceless")
-        from neutex.gbuffer import bench_gbuffer
         return bench_gbuffer(cfg.side_res, cfg.gbuffer_frames)
 
     def loader():
-        from neutex.data import bench_loader
         return bench_loader(cfg.side_res, batches=cfg.loader_batches)
 
     run("loader", loader)
@@ -380,9 +380,6 @@ def run_bench(cfg: BenchConfig, log: Log | None = None) -> dict[str, Any]:
 
 
 def _run_bench(cfg: BenchConfig, log: Log) -> dict[str, Any]:
-    from neutex.config import config_to_dict
-    from neutex.data import write_synthetic_prepared
-
     t_start = time.perf_counter()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)

@@ -1,36 +1,38 @@
-"""The capture: capture.json schema, validation, image IO, importers."""
+"""The capture: capture.json schema, validation, image IO, importers.
 
-from neutex.capture.imageio import (
-    ImageReadError,
-    png_bit_depth,
-    read_array_file,
-    read_image,
-    read_mask,
-    write_exr,
-    write_png,
-    write_png_codes,
-)
-from neutex.capture.schema import (
-    FORMAT,
-    Camera,
-    Capture,
-    Frame,
-    Light,
-    Sequence,
-    check_paths_inside,
-    check_rigid,
-    load_capture,
-    look_at,
-    parse_capture,
-    pinhole_K,
-    read_camera_gbuffer,
-    save_capture,
-    validate_files,
-)
+Every name is imported on first use (:func:`neutex.lazy.lazy_exports`), so
+``import neutex.capture`` stays light.
+"""
 
-__all__ = [
-    "FORMAT", "Camera", "Capture", "Frame", "Light", "Sequence", "check_paths_inside", "check_rigid", "load_capture",
-    "look_at", "parse_capture", "pinhole_K", "read_camera_gbuffer", "save_capture", "validate_files",
-    "ImageReadError", "png_bit_depth", "read_array_file", "read_image", "read_mask", "write_exr", "write_png",
-    "write_png_codes",
-]
+from __future__ import annotations
+
+from neutex.lazy import lazy_exports
+
+_LAZY = {
+    "ImageReadError": "neutex.capture.imageio",
+    "png_bit_depth": "neutex.capture.imageio",
+    "read_array_file": "neutex.capture.imageio",
+    "read_image": "neutex.capture.imageio",
+    "read_mask": "neutex.capture.imageio",
+    "write_exr": "neutex.capture.imageio",
+    "write_png": "neutex.capture.imageio",
+    "write_png_codes": "neutex.capture.imageio",
+    "Camera": "neutex.capture.schema",
+    "Capture": "neutex.capture.schema",
+    "check_paths_inside": "neutex.capture.schema",
+    "check_rigid": "neutex.capture.schema",
+    "FORMAT": "neutex.capture.schema",
+    "Frame": "neutex.capture.schema",
+    "GBUFFER_KEYS": "neutex.capture.schema",
+    "Light": "neutex.capture.schema",
+    "load_capture": "neutex.capture.schema",
+    "look_at": "neutex.capture.schema",
+    "parse_capture": "neutex.capture.schema",
+    "pinhole_K": "neutex.capture.schema",
+    "read_camera_gbuffer": "neutex.capture.schema",
+    "save_capture": "neutex.capture.schema",
+    "Sequence": "neutex.capture.schema",
+    "validate_files": "neutex.capture.schema",
+}
+
+__all__, __getattr__ = lazy_exports(__name__, _LAZY)

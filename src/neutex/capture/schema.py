@@ -21,15 +21,17 @@ from typing import Any, Literal
 
 import numpy as np
 
+from neutex.capture.imageio import read_array_file, read_image
 from neutex.errors import CaptureError
-from neutex.jsonio import write_json_atomic
+from neutex.jsonio import read_json_object, write_json_atomic
 
 FORMAT = "neutex-capture/1"
 
 #: OpenGL/Blender camera axes (x right, y up, z backwards) -> OpenCV (x right, y down, z forward).
 _GL_TO_CV = np.diag([1.0, -1.0, -1.0, 1.0])
 CONVENTIONS = ("opencv", "opengl", "blender")
-GBUFFER_KEYS = ("normal", "uv", "mask", "position", "depth")
+#: the per-view G-buffers, in the order the rasterizer returns and prepared/arrays stores them.
+GBUFFER_KEYS = ("uv", "normal", "position", "mask", "depth")
 GBUFFER_REQUIRED = ("normal", "uv", "mask")
 
 _TOP_KEYS = {"format", "color_space", "up", "mesh", "camera_convention", "cameras", "lights", "frames",
@@ -77,6 +79,20 @@ class Camera:
         """(3,) unit viewing direction (camera +z) in world space."""
         return self.camera_to_world[:3, 2] / np.linalg.norm(self.camera_to_world[:3, 2])
 
+    @property
+    def source(self) -> np.ndarray:
+        """``(4,)`` homogeneous viewpoint (see :func:`neutex.geometry.directions_to`): the centre
+        ``(x, y, z, 1)`` of a pinhole camera, the direction towards an orthographic one
+        (−forward, ``w = 0``).
+
+        Examples:
+            >>> Camera("o", 2, 2, np.eye(4), "orthographic", scale=(1.0, 1.0), center=(0.5, 0.5)).source.tolist()
+            [-0.0, -0.0, -1.0, 0.0]
+        """
+        if self.model == "pinhole":
+            return np.r_[self.center_world, 1.0]
+        return np.r_[-self.forward_world, 0.0]
+
     def project(self, points_world: np.ndarray) -> np.ndarray:
         """World points ``(..., 3)`` -> pixel coordinates ``(..., 2)`` (column, row); pixel
         centres at integers. For pinhole cameras, points must be in front (z > 0)."""
@@ -112,6 +128,19 @@ class Light:
     intensity: np.ndarray  # (3,)
     position: np.ndarray | None = None  # (3,) world, point lights
     direction: np.ndarray | None = None  # (3,) unit, directional lights
+
+    @property
+    def source(self) -> np.ndarray:
+        """``(4,)`` homogeneous source (see :func:`neutex.geometry.directions_to`): ``(x, y, z, 1)``
+        for a point light, ``(dx, dy, dz, 0)`` for a directional one.
+
+        Examples:
+            >>> Light("L", "point", np.ones(3), position=np.array([0.0, 0.0, 3.0])).source.tolist()
+            [0.0, 0.0, 3.0, 1.0]
+        """
+        if self.type == "point":
+            return np.r_[np.asarray(self.position, float), 1.0]
+        return np.r_[np.asarray(self.direction, float), 0.0]
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id, "type": self.type}
@@ -467,16 +496,7 @@ def load_capture(path: str | Path) -> Capture:
     path = Path(path)
     if path.is_dir():
         path = path / "capture.json"
-    if not path.is_file():
-        raise CaptureError(f"{path}: file not found")
-    try:
-        d = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise CaptureError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    except UnicodeDecodeError as exc:
-        raise CaptureError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    if not isinstance(d, dict):
-        raise CaptureError(f"{path}: expected a JSON object at the top level, got {type(d).__name__}")
+    d = read_json_object(path, CaptureError)
     try:
         return parse_capture(d, path.parent)
     except CaptureError as exc:
@@ -506,8 +526,6 @@ def read_camera_gbuffer(cap: Capture, camera: Camera | str, where: str | None = 
     Raises:
         CaptureError: ``cameras[0].gbuffer.normal: gbuffer/normal.exr: ...``.
     """
-    from neutex.capture.imageio import read_array_file
-
     cam = cap.camera(camera) if isinstance(camera, str) else camera
     if not cam.gbuffer:
         raise ValueError(f"camera {cam.id!r} gives no gbuffer")
@@ -609,8 +627,6 @@ def validate_files(cap: Capture, check_pixels: bool = True, progress=None, allow
             ``frames[12].image: file not found: images/cam00/L012.exr`` or
             ``frames[3].image: images/a.png is 64x48, camera cam00 is 128x96``.
     """
-    from neutex.capture.imageio import read_image
-
     if not allow_outside:
         check_paths_inside(cap)
     if cap.mesh and not (cap.root / cap.mesh).is_file():

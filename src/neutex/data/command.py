@@ -1,10 +1,12 @@
-"""The ``neutex prepare`` subcommand (kept light: heavy imports happen inside ``main``)."""
+"""The ``neutex prepare`` subcommand."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from neutex.data.prepare import PrepareConfig
+from neutex.data.prepare import PrepareConfig, prepare_capture
+from neutex.data.prepared import PreparedData
+from neutex.data.splits import BUCKETS
 
 
 @dataclass
@@ -16,13 +18,10 @@ class PrepareCommand(PrepareConfig):
         from rich.console import Console
         from rich.markup import escape
 
-        from neutex.data.prepare import prepare_capture
-        from neutex.data.prepared import PreparedData
-
         console = Console(stderr=True)
         out = prepare_capture(self, log=lambda s: console.print(f"[yellow]note:[/] {escape(s)}", highlight=False))
         data = PreparedData.open(out)
-        counts = {b: len(data.pairs(b)) for b in ("train", "novel_light", "novel_view", "novel_both")}
+        counts = {b: len(data.pairs(b)) for b in BUCKETS}
         console.print(f"[green]prepared[/] {escape(str(out))}: {data.num_views} views x {data.num_lights} lights at "
                       f"{data.width}x{data.height}; pairs per bucket: "
                       + ", ".join(f"{k} {v}" for k, v in counts.items()), highlight=False)

@@ -14,8 +14,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+from numpy.lib.format import open_memmap
 
+from neutex.envmap.latlong import EnvMap, read_envmap
 from neutex.errors import DataError
+
+#: largest finite float16 (what the prepared arrays store); brighter ground truth cannot be stored.
+_FLOAT16_MAX = float(np.finfo(np.float16).max)
 
 
 @dataclass
@@ -45,8 +50,6 @@ class PreparedEnvironment:
 
     def envmap(self):
         """The map as a :class:`neutex.envmap.EnvMap` (rotation and up applied)."""
-        from neutex.envmap.latlong import EnvMap
-
         return EnvMap(np.asarray(self.radiance, np.float32), self.up, self.rotation_deg, self.name)
 
 
@@ -65,11 +68,6 @@ def write_environments(cap, root: Path, cameras, masks: np.ndarray, read: Callab
     Returns:
         prepared.json's ``environments`` list.
     """
-    from numpy.lib.format import open_memmap
-
-    from neutex.data.prepared import FLOAT16_MAX
-    from neutex.envmap.latlong import read_envmap
-
     vi = {c.id: i for i, c in enumerate(cameras)}
     H, W = masks.shape[1:]
     out = []
@@ -88,7 +86,7 @@ def write_environments(cap, root: Path, cameras, masks: np.ndarray, read: Callab
             where = f"environments[{i}].frames[{j}].image"
             img = read(where, f.image, cameras[v])
             peak = float(img.max()) if img.size else 0.0
-            if peak > FLOAT16_MAX:
+            if peak > _FLOAT16_MAX:
                 raise DataError(f"{where}: {f.image}: values up to {peak:g} exceed the float16 range")
             arr[j] = img
             if masks[v].any():
@@ -104,16 +102,15 @@ def write_environments(cap, root: Path, cameras, masks: np.ndarray, read: Callab
     return out
 
 
-def open_environments(data) -> list[PreparedEnvironment]:
-    """The environments listed in a :class:`~neutex.data.PreparedData`'s prepared.json (arrays
-    memory-mapped, shapes checked)."""
-    from neutex.data.prepared import _load_array
-
+def open_environments(data, load_array: Callable[[Path, str, tuple, str], np.ndarray]) -> list[PreparedEnvironment]:
+    """The environments listed in a :class:`~neutex.data.PreparedData`'s prepared.json, each
+    array memory-mapped by ``load_array(root, rel, shape, dtype)`` (the dataset's own checked
+    reader, passed in so that this module does not import the one that imports it)."""
     out = []
     for e in data.meta.get("environments", []):
         n = len(e["views"])
-        frames = _load_array(data.root, e["file"], (n, data.height, data.width, 3), "float16")
-        radiance = _load_array(data.root, e["map_file"], tuple(e["map_shape"]), "float32")
+        frames = load_array(data.root, e["file"], (n, data.height, data.width, 3), "float16")
+        radiance = load_array(data.root, e["map_file"], tuple(e["map_shape"]), "float32")
         out.append(PreparedEnvironment(e["name"], np.asarray(e["views"], np.int64), frames, radiance,
                                        float(e.get("rotation_deg", 0.0)), data.up, float(e["white_level"]),
                                        dict(e.get("generator") or {})))

@@ -10,10 +10,8 @@ DataLoader workers, no per-sample Python work beyond one memmap gather.
 
 from __future__ import annotations
 
-import tempfile
-import time
+import weakref
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
@@ -22,6 +20,10 @@ import torch
 from neutex.check import check_shape
 from neutex.errors import DataError
 from neutex.geometry import directions_to, uv_to_grid
+
+
+#: :meth:`GBufferTensors.of`'s cache: dataset -> {device: tensors}, dropped with the dataset.
+_TENSORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @dataclass
@@ -57,8 +59,19 @@ class GBufferTensors:
         return self.uv.device
 
     @classmethod
+    def of(cls, data, device: Any = "cpu") -> GBufferTensors:
+        """A :class:`~neutex.data.PreparedData`'s G-buffers on ``device``: loaded once per
+        dataset and device, then shared (training, validation and rendering gather from the
+        same tensors)."""
+        per_device = _TENSORS.setdefault(data, {})
+        key = str(torch.device(device))
+        if key not in per_device:
+            per_device[key] = cls.from_data(data, device)
+        return per_device[key]
+
+    @classmethod
     def from_data(cls, data, device: Any = "cpu") -> GBufferTensors:
-        """Load a :class:`~neutex.data.PreparedData`'s G-buffers (once) onto ``device``."""
+        """Load a :class:`~neutex.data.PreparedData`'s G-buffers onto ``device`` (uncached; see :meth:`of`)."""
 
         def chw(a: np.ndarray) -> torch.Tensor:
             return torch.from_numpy(np.array(a, np.float32)).permute(0, 3, 1, 2).contiguous().to(device)
@@ -86,8 +99,6 @@ class GBufferTensors:
             >>> GBufferTensors.from_gbuffers([g], [cam]).camera_sources.tolist()
             [[-0.0, -0.0, -1.0, 0.0]]
         """
-        from neutex.geometry import camera_source
-
         def stack(key: str) -> np.ndarray:
             return np.stack([np.asarray(g[key], np.float32) for g in gbuffers])
 
@@ -96,7 +107,7 @@ class GBufferTensors:
             normal=torch.from_numpy(stack("normal")).permute(0, 3, 1, 2).contiguous().to(device),
             position=torch.from_numpy(stack("position")).permute(0, 3, 1, 2).contiguous().to(device),
             mask=torch.from_numpy(stack("mask")[:, None]).contiguous().to(device),
-            camera_sources=torch.from_numpy(np.stack([camera_source(c) for c in cameras]).astype(np.float32)).to(device),
+            camera_sources=torch.from_numpy(np.stack([c.source for c in cameras]).astype(np.float32)).to(device),
         )
 
 
@@ -145,7 +156,7 @@ def geometry_batch(source, views: torch.Tensor, light_sources: torch.Tensor, dev
         >>> b["view_dir"][0, :, 0, 0].tolist(), b["light_intensity"].tolist()
         ([0.0, 0.0, 1.0], [[1.0, 1.0, 1.0]])
     """
-    t = source if isinstance(source, GBufferTensors) else source.tensors(device or "cpu")
+    t = source if isinstance(source, GBufferTensors) else GBufferTensors.of(source, device or "cpu")
     dev = torch.device(device) if device is not None else t.device
     check_shape(views, "B", "views")
     check_shape(light_sources, "B 4", "light_sources")
@@ -231,7 +242,7 @@ class PairLoader:
         self.seed = int(seed)
         self.device = torch.device(device)
         self.drop_last = drop_last
-        self.tensors = data.tensors(self.device)
+        self.tensors = GBufferTensors.of(data, self.device)
         self.light_sources = torch.from_numpy(np.asarray(data.light_sources, np.float32)).to(self.device)
         self.light_intensities = torch.from_numpy(np.asarray(data.light_intensities, np.float32)).to(self.device)
         self.shadows = shadows
@@ -275,33 +286,3 @@ class PairLoader:
         batch["view"] = views.to(self.device)
         batch["light"] = ld
         return batch
-
-
-def bench_loader(res: int = 256, batch_size: int = 1, batches: int = 200, views: int = 4, lights: int = 16) -> dict:
-    """Loader speed on a synthetic prepared dataset (``views`` x ``lights`` at ``res``², in a
-    temporary folder): samples per second through :class:`PairLoader` on the CPU.
-
-    Returns:
-        ``{"name": "loader", "res", "ms" (per sample), "per_s" (samples/s), "batch_size"}``.
-    """
-    from neutex.data.prepared import PreparedData
-    from neutex.data.synthetic import write_synthetic_prepared
-
-    with tempfile.TemporaryDirectory(prefix="neutex-bench-") as tmp:
-        root = write_synthetic_prepared(Path(tmp) / "prepared", views=views, lights=lights, res=res)
-        data = PreparedData.open(root)
-        loader = PairLoader(data, data.pairs("train"), batch_size=batch_size, shuffle=True, seed=0)
-        for _ in zip(range(2), loader):  # warm-up: page cache, allocator
-            pass
-        n, epoch, t0 = 0, 0, time.perf_counter()
-        while n < batches:
-            loader.set_epoch(epoch)
-            for batch in loader:
-                n += 1
-                if n >= batches:
-                    break
-            epoch += 1
-        dt = time.perf_counter() - t0
-        samples = n * batch_size
-        del loader, data, batch
-    return {"name": "loader", "res": res, "ms": dt / samples * 1e3, "per_s": samples / dt, "batch_size": batch_size}

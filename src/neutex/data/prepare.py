@@ -15,7 +15,14 @@ from typing import Annotated, Any, Callable
 import numpy as np
 import tyro
 
+from neutex.capture.imageio import read_image, read_mask
+from neutex.capture.mesh import load_mesh, save_mesh, unwrap_uvs
+from neutex.capture.schema import load_capture, read_camera_gbuffer, validate_files
+from neutex.config import config_to_dict
+from neutex.data.prepared import FLOAT16_MAX, PreparedWriter
+from neutex.data.splits import load_split_file, make_split
 from neutex.errors import CaptureError, ConfigError, DataError
+from neutex.gbuffer.raster import Rasterizer
 
 
 @dataclass
@@ -82,8 +89,6 @@ def given_gbuffers(cap, cam_index: int) -> dict[str, np.ndarray]:
     lights only. Without a ``depth`` file, depth is that plane's z. Every buffer is zeroed off
     the mask.
     """
-    from neutex.capture.schema import read_camera_gbuffer
-
     cam = cap.cameras[cam_index]
     H, W = cam.height, cam.width
     g = read_camera_gbuffer(cap, cam, f"cameras[{cam_index}].gbuffer")
@@ -140,11 +145,6 @@ def prepare_capture(cfg: PrepareConfig, log: Callable[[str], Any] | None = None)
             ``frames[3].image: ...``).
         DataError: cameras of different sizes, a bad split, or an output folder that is not ours.
     """
-    from neutex.capture.imageio import read_image, read_mask
-    from neutex.capture.schema import load_capture, validate_files
-    from neutex.data.prepared import FLOAT16_MAX, PreparedWriter
-    from neutex.data.splits import load_split_file, make_split
-
     log = log or (lambda s: None)
     cfg.validate()
     cap = load_capture(cfg.capture)
@@ -187,9 +187,6 @@ def prepare_capture(cfg: PrepareConfig, log: Callable[[str], Any] | None = None)
         # --- G-buffers
         need_mesh = [i for i, c in enumerate(cameras) if not c.gbuffer]
         if need_mesh:
-            from neutex.capture.mesh import load_mesh, save_mesh, unwrap_uvs
-            from neutex.gbuffer import Rasterizer
-
             if not cap.mesh:
                 raise CaptureError(f"mesh: missing, and cameras[{need_mesh[0]}] gives no gbuffer")
             try:
@@ -301,8 +298,6 @@ def _check_views_see_the_object(mask: np.ndarray, cameras, view_mask_file: dict[
 
 
 def _config_json(cfg: PrepareConfig) -> dict[str, Any]:
-    from neutex.config import config_to_dict
-
     return config_to_dict(cfg)
 
 

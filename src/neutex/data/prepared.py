@@ -3,7 +3,8 @@ writer (:class:`PreparedWriter`) and the one reader (:class:`PreparedData`).
 
 Arrays are plain ``.npy`` files, memory-mapped when read. Shapes: V views (cameras, in
 ``cameras`` order), L stage lights (lights used by frames, in ``lights`` order), H x W pixels.
-This module needs numpy only; torch tensors come from :mod:`neutex.data.loader`.
+This module needs numpy only; torch tensors of the G-buffers come from
+:meth:`neutex.data.loader.GBufferTensors.of`.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from neutex.capture.schema import Camera, Light
-from neutex.data.splits import BUCKETS, Split
+from neutex import __version__
+from neutex.capture.schema import GBUFFER_KEYS, Camera, Light
+from neutex.data.environments import open_environments
+from neutex.data.splits import BUCKETS, Split, held_out_parts
 from neutex.errors import DataError
 from neutex.jsonio import read_json_object, write_json_atomic
 
@@ -29,15 +32,21 @@ FLOAT16_MAX = 65504.0
 _SEQ_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
+#: per G-buffer (:data:`~neutex.capture.schema.GBUFFER_KEYS`): trailing shape and dtype of its array.
+_GBUFFER_LAYOUT: dict[str, tuple[tuple[int, ...], str]] = {
+    "uv": ((2,), "float32"), "normal": ((3,), "float32"), "position": ((3,), "float32"), "mask": ((), "bool"),
+    "depth": ((), "float32"),
+}
+
+
 def gbuffer_specs(V: int, H: int, W: int) -> dict[str, tuple[tuple[int, ...], str]]:
-    """name -> (shape, dtype) of the per-view G-buffer arrays."""
-    return {
-        "uv": ((V, H, W, 2), "float32"),
-        "normal": ((V, H, W, 3), "float32"),
-        "position": ((V, H, W, 3), "float32"),
-        "mask": ((V, H, W), "bool"),
-        "depth": ((V, H, W), "float32"),
-    }
+    """name -> (shape, dtype) of the per-view G-buffer arrays, in :data:`~neutex.capture.schema.GBUFFER_KEYS` order.
+
+    Examples:
+        >>> gbuffer_specs(2, 4, 8)["uv"]
+        ((2, 4, 8, 2), 'float32')
+    """
+    return {k: ((V, H, W, *_GBUFFER_LAYOUT[k][0]), _GBUFFER_LAYOUT[k][1]) for k in GBUFFER_KEYS}
 
 
 def camera_from_json(d: dict[str, Any]) -> Camera:
@@ -65,12 +74,12 @@ def intensities_of(lights: list[Light]) -> np.ndarray:
     return np.stack([np.asarray(l.intensity, np.float32) for l in lights])
 
 
-def sources_of(items, fn) -> np.ndarray:
-    """``(N, 4)`` float32 homogeneous sources (:func:`neutex.geometry.light_source` /
-    ``camera_source``) of a list of lights or cameras."""
+def sources_of(items: list[Light] | list[Camera]) -> np.ndarray:
+    """``(N, 4)`` float32 homogeneous sources (``Light.source`` / ``Camera.source``) of a list
+    of lights or cameras."""
     if not items:
         return np.zeros((0, 4), np.float32)
-    return np.stack([fn(x) for x in items]).astype(np.float32)
+    return np.stack([x.source for x in items]).astype(np.float32)
 
 
 # ============================================================================ writer
@@ -171,8 +180,6 @@ class PreparedWriter:
 
     def finish(self, split: Split, split_extra: dict[str, Any] | None = None, meta: dict[str, Any] | None = None) -> None:
         """Flush the arrays and write ``arrays/pairs.npy``, ``prepared.json`` and ``splits.json``."""
-        from neutex import __version__
-
         np.save(self.root / "arrays" / "pairs.npy", self.pairs)
         arrays_meta = {}
         for name, arr in self.arrays.items():
@@ -215,12 +222,11 @@ class PreparedWriter:
 
 
 def _bucket_pairs(pairs: np.ndarray, view_ids: list[str], light_ids: list[str], split: Split, bucket: str) -> np.ndarray:
-    if bucket not in BUCKETS:
-        raise DataError(f"bucket {bucket!r}: unknown (one of {', '.join(BUCKETS)})")
+    view_held, light_held = held_out_parts(bucket)
     held_v = np.array([v in set(split.held_out_views) for v in view_ids], bool)
     held_l = np.array([l in set(split.held_out_lights) for l in light_ids], bool)
-    want_v = held_v if bucket in ("novel_view", "novel_both") else ~held_v
-    want_l = held_l if bucket in ("novel_light", "novel_both") else ~held_l
+    want_v = held_v if view_held else ~held_v
+    want_l = held_l if light_held else ~held_l
     sel = pairs & want_v[:, None] & want_l[None, :]
     return np.argwhere(sel).astype(np.int64)
 
@@ -279,8 +285,6 @@ class PreparedData:
 
     def __init__(self, root: Path, meta: dict[str, Any], split: Split, arrays: dict[str, np.ndarray],
                  sequences: list[PreparedSequence]) -> None:
-        from neutex.geometry import camera_source, light_source  # imports torch
-
         self.root = root
         self.meta = meta
         self.split = split
@@ -293,9 +297,9 @@ class PreparedData:
         self.mask, self.depth, self.images = arrays["mask"], arrays["depth"], arrays["images"]
         self.valid = arrays.get("valid")
         self.pair_exists = np.asarray(arrays["pairs"], bool)
-        self.light_sources = sources_of(self.lights, light_source)
+        self.light_sources = sources_of(self.lights)
         self.light_intensities = intensities_of(self.lights)
-        self.camera_sources = sources_of(self.cameras, camera_source)
+        self.camera_sources = sources_of(self.cameras)
         vi = {v: i for i, v in enumerate(self.view_ids)}
         li = {l: i for i, l in enumerate(self.light_ids)}
         self.seen_views = np.array([vi[v] for v in split.seen_views], np.int64)
@@ -303,7 +307,6 @@ class PreparedData:
         self.seen_lights = np.array([li[l] for l in split.seen_lights], np.int64)
         self.held_out_lights = np.array([li[l] for l in split.held_out_lights], np.int64)
         self.sequences = sequences
-        self._tensors: dict[str, Any] = {}
 
     @property
     def up(self) -> np.ndarray:
@@ -353,9 +356,7 @@ class PreparedData:
         """Environment-map ground truth (:class:`neutex.data.environments.PreparedEnvironment`),
         opened on first use; empty when the capture had none."""
         if "_environments" not in self.__dict__:
-            from neutex.data.environments import open_environments
-
-            self._environments = open_environments(self)
+            self._environments = open_environments(self, _load_array)
         return self._environments
 
     def pairs(self, bucket: str) -> np.ndarray:
@@ -373,16 +374,6 @@ class PreparedData:
         """``(B, H, W, 3)`` float16 images of the given pairs (gathered from the memmap)."""
         return self.images[np.asarray(views), np.asarray(lights)]
 
-    def tensors(self, device: Any = "cpu"):
-        """The G-buffers as torch tensors on ``device`` (loaded once, cached per device);
-        see :class:`neutex.data.loader.GBufferTensors`."""
-        from neutex.data.loader import GBufferTensors
-
-        key = str(device)
-        if key not in self._tensors:
-            self._tensors[key] = GBufferTensors.from_data(self, device)
-        return self._tensors[key]
-
     @classmethod
     def open(cls, root: str | Path) -> PreparedData:
         """Open a prepared dataset folder, checking that every array exists with its shape.
@@ -390,8 +381,6 @@ class PreparedData:
         Raises:
             DataError: a missing or malformed file, naming it and the expected shape.
         """
-        from neutex.geometry import light_source  # imports torch
-
         root = Path(root)
         pj = root / "prepared.json"
         if not pj.is_file():
@@ -424,7 +413,7 @@ class PreparedData:
             frames = _load_array(root, sd["file"], (len(lights), H, W, 3), "float16")
             seqs.append(PreparedSequence(sd["name"], int(sd["view"]), float(sd["fps"]), lights,
                                          np.asarray(sd.get("stage_light_index", [-1] * len(lights)), np.int64),
-                                         sources_of(lights, light_source), frames))
+                                         sources_of(lights), frames))
         return cls(root, meta, split, arrays, seqs)
 
 

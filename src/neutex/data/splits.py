@@ -12,9 +12,23 @@ import numpy as np
 from neutex.errors import DataError
 from neutex.jsonio import read_json_object
 
+#: the four buckets, indexed by ``light held out + 2 × view held out``.
 BUCKETS = ("train", "novel_light", "novel_view", "novel_both")
 #: the buckets that measure generalisation (everything but ``train``).
 HELD_OUT_BUCKETS = BUCKETS[1:]
+
+
+def held_out_parts(bucket: str) -> tuple[bool, bool]:
+    """``(view held out, light held out)`` of a bucket: the inverse of :meth:`Split.bucket_of`.
+
+    Examples:
+        >>> held_out_parts("novel_view"), held_out_parts("train")
+        ((True, False), (False, False))
+    """
+    if bucket not in BUCKETS:
+        raise DataError(f"bucket {bucket!r}: unknown (one of {', '.join(BUCKETS)})")
+    i = BUCKETS.index(bucket)
+    return bool(i & 2), bool(i & 1)
 
 
 def split_ids(ids: list[str], seen_fraction: float, seed: int, salt: str) -> tuple[list[str], list[str]]:

@@ -2,18 +2,22 @@
 
 For a target light, take the photograph (same view) under the seen light whose direction, seen
 from the object centre, is closest in angle; optionally rescale it per pixel by the ratio of the
-two lights' Lambertian shading ``I · max(n·l, 0) / r²``. It gives eval.json's
-``baselines.nearest_light`` context: a learned relighter should beat it on novel lights.
+two lights' Lambertian shading ``I · max(n·l, 0) / r²``. For a held-out view, reproject the
+nearest seen view's prediction through the G-buffers. :class:`NearestLightBaseline` applies
+these functions to a prepared dataset; it gives eval.json's ``baselines.nearest_light``
+context: a learned relighter should beat it on novel lights.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from neutex.check import check_shape
 from neutex.errors import DataError
-from neutex.geometry import directions_to
+from neutex.gbuffer.projection import camera_points, project_points
+from neutex.model.inputs import PixelGeometry
 
 #: default floor of the chosen light's shading, as a fraction of its peak over the object.
 MIN_SHADING = 0.05
@@ -76,7 +80,9 @@ def nearest_light_index(seen_sources, target_sources, center=None) -> torch.Tens
 
 
 def lambert_shading(position, normal, sources, intensities) -> torch.Tensor:
-    """Lambertian shading ``I · max(n·l, 0) / r²`` per pixel, per light, per channel.
+    """Lambertian shading ``I · max(n·l, 0) / r²`` per pixel, per light, per channel: the
+    renderer's diffuse cue without shadows (:attr:`neutex.model.inputs.PixelGeometry.shaded_irradiance`)
+    for one view under ``L`` lights.
 
     For a directional source ``r = 1`` (its intensity is the irradiance on a surface facing it).
 
@@ -101,11 +107,14 @@ def lambert_shading(position, normal, sources, intensities) -> torch.Tensor:
     check_shape(sources, "L 4", "sources")
     check_shape(intensities, "L 3", "intensities")
     n_l = sources.shape[0]
-    pos = position.permute(2, 0, 1)[None].expand(n_l, -1, -1, -1)
-    ldir, dist = directions_to(pos, sources)
-    cos = (ldir * normal.permute(2, 0, 1)[None]).sum(1, keepdim=True).clamp_min(0)
-    falloff = torch.where(torch.isinf(dist), torch.ones_like(dist), 1.0 / dist.clamp_min(1e-12) ** 2)
-    return (intensities[:, :, None, None] * cos * falloff).permute(0, 2, 3, 1)
+
+    def per_light(x: torch.Tensor) -> torch.Tensor:  # (H, W, C) -> (L, C, H, W), no copy
+        return x.permute(2, 0, 1)[None].expand(n_l, -1, -1, -1)
+
+    g = PixelGeometry({"position": per_light(position), "normal": per_light(normal),
+                       "mask": per_light(torch.ones_like(position[..., :1])), "light_source": sources,
+                       "light_intensity": intensities})
+    return g.shaded_irradiance.permute(0, 2, 3, 1)
 
 
 def nearest_light_predictions(
@@ -229,3 +238,89 @@ def nearest_light_prediction(
         seen_images, seen_sources, tgt, position, normal, intensities_seen, it,
         rescale=rescale, mask=mask, center=center, min_shading=min_shading,
     )[0]
+
+
+def reproject(img_src: np.ndarray, cam_src, depth_src: np.ndarray, mask_src: np.ndarray,
+              position_dst: np.ndarray, mask_dst: np.ndarray, depth_tol: float = 0.02) -> np.ndarray:
+    """Warp a source view's image into a destination view through world positions.
+
+    Args:
+        img_src: ``(H, W, 3)`` linear image of the source view.
+        cam_src: the source :class:`~neutex.capture.Camera`.
+        depth_src: ``(H, W)`` camera-z depth of the source view; mask_src ``(H, W)`` bool.
+        position_dst: ``(H, W, 3)`` world positions of the destination view; mask_dst ``(H, W)``.
+        depth_tol: relative depth tolerance of the visibility test.
+
+    Returns:
+        ``(H, W, 3)`` float32; zero where the source does not see the point.
+    """
+    h, w = mask_dst.shape
+    pts = position_dst.reshape(-1, 3).astype(np.float64)
+    pix = project_points(cam_src, pts)
+    z = camera_points(cam_src, pts)[:, 2]
+    hs, ws = depth_src.shape
+    xi = np.clip(np.round(pix[:, 0]).astype(int), 0, ws - 1)
+    yi = np.clip(np.round(pix[:, 1]).astype(int), 0, hs - 1)
+    inside = (pix[:, 0] > -0.5) & (pix[:, 0] < ws - 0.5) & (pix[:, 1] > -0.5) & (pix[:, 1] < hs - 0.5)
+    d = depth_src[yi, xi]
+    visible = inside & mask_src[yi, xi] & (np.abs(z - d) <= depth_tol * np.maximum(np.abs(d), 1e-6))
+    visible &= mask_dst.reshape(-1)
+    # pixel centres are integer coordinates: align_corners=True maps 0 and W-1 to -1 and 1
+    grid = torch.from_numpy(np.stack([2 * pix[:, 0] / max(ws - 1, 1) - 1, 2 * pix[:, 1] / max(hs - 1, 1) - 1], -1))
+    src = torch.from_numpy(np.ascontiguousarray(img_src, np.float32)).permute(2, 0, 1)[None]
+    out = F.grid_sample(src, grid.float().view(1, h, w, 2), mode="bilinear", padding_mode="border",
+                        align_corners=True)[0].permute(1, 2, 0).numpy()
+    return out * visible.reshape(h, w, 1)
+
+
+class NearestLightBaseline:
+    """The baseline eval.json reports beside the model, from the training images only (seen
+    views x seen lights):
+
+    - seen view, any light: :func:`nearest_light_prediction` (the same view under the nearest
+      seen light, rescaled by the ratio of Lambertian shading);
+    - held-out view: the nearest seen view's prediction for that light, reprojected (:func:`reproject`)
+      into the held-out view through the G-buffers (world position -> the seen camera's pixel,
+      with a depth test for occlusion). Pixels the seen view cannot see stay black and count
+      as error.
+
+    A learned relighter that does not beat it has not learned to relight.
+    """
+
+    def __init__(self, data) -> None:
+        self.data = data
+        self.seen_lights = np.asarray(data.seen_lights)
+        self.seen_views = np.asarray(data.seen_views)
+        self._view_cache: dict[int, np.ndarray] = {}
+        cams = data.camera_sources
+        self._cam_dir = cams[:, :3] / np.linalg.norm(cams[:, :3], axis=1, keepdims=True)
+
+    def _seen_images(self, view: int) -> np.ndarray:
+        if view not in self._view_cache:
+            self._view_cache = {view: np.asarray(self.data.images[view, self.seen_lights], np.float32)}
+        return self._view_cache[view]
+
+    def _relit(self, view: int, light: int) -> np.ndarray:
+        d = self.data
+        intens = np.stack([np.asarray(l.intensity, np.float32) for l in d.lights])
+        return nearest_light_prediction(
+            self._seen_images(view), d.light_sources[self.seen_lights], d.light_sources[light],
+            np.asarray(d.position[view], np.float32), np.asarray(d.normal[view], np.float32),
+            intens[self.seen_lights], intens[light], rescale=True, mask=np.asarray(d.mask[view], bool)).numpy()
+
+    def nearest_seen_view(self, view: int) -> int:
+        """The seen view whose direction from the object centre is closest to ``view``'s."""
+        cos = self._cam_dir[self.seen_views] @ self._cam_dir[view]
+        return int(self.seen_views[int(np.argmax(cos))])
+
+    def predict(self, view: int, light: int) -> torch.Tensor:
+        """``(3, H, W)`` float32 linear baseline image for a (view, light) pair."""
+        d = self.data
+        if view in set(self.seen_views.tolist()):
+            img = self._relit(view, light)
+        else:
+            src = self.nearest_seen_view(view)
+            img = reproject(self._relit(src, light), d.cameras[src], np.asarray(d.depth[src], np.float32),
+                            np.asarray(d.mask[src], bool), np.asarray(d.position[view], np.float32),
+                            np.asarray(d.mask[view], bool))
+        return torch.from_numpy(np.ascontiguousarray(img, np.float32)).permute(2, 0, 1)

@@ -40,6 +40,7 @@ class EvalCommand:
         from rich.markup import escape
         from rich.table import Table
 
+        # heavy (torch and what it drives): imported only when the command runs
         from neutex.eval.evaluate import evaluate_run
 
         res = evaluate_run(self.run, self.checkpoint, self.select, self.max_images, self.max_frames,

@@ -63,9 +63,9 @@ def weighted_captures(data, view: int, env: EnvMap, lights: np.ndarray | None = 
 
 
 @torch.no_grad()
-def evaluate_environments(lr, samples: int = 64, sampling: str = "stratified", batch_size: int = 8,
+def evaluate_environments(loaded, samples: int = 64, sampling: str = "stratified", batch_size: int = 8,
                           keep_images: bool = False) -> dict[str, Any]:
-    """Metrics of relighting under every environment of ``lr.data`` (a
+    """Metrics of relighting under every environment of ``loaded.data`` (a
     :class:`~neutex.run.LoadedRun`), beside the ``weighted_captures`` baseline.
 
     Returns:
@@ -76,8 +76,8 @@ def evaluate_environments(lr, samples: int = 64, sampling: str = "stratified", b
     """
     from neutex.envmap.sampling import sample_envmap
 
-    data = lr.data
-    renderer = lr.renderer(batch_size)
+    data = loaded.data
+    renderer = loaded.renderer(batch_size)
     e_ref = reference_irradiance(data.light_sources, data.light_intensities)
     held = set(int(v) for v in data.held_out_views)
     out: dict[str, Any] = {}

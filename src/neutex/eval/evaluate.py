@@ -3,9 +3,8 @@ every ground-truth sequence, and checkpoint selection. Writes ``RUN/eval.json``.
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,8 +13,9 @@ import torch
 
 from neutex.data.splits import BUCKETS
 from neutex.errors import CheckpointError
+from neutex.eval.baseline import NearestLightBaseline
+from neutex.eval.environment import evaluate_environments
 from neutex.eval.plots import plot_run_curves, plot_temporal
-from neutex.eval.reference import Baseline
 from neutex.jsonio import write_json_atomic
 from neutex.run.evaluate import held_out_psnr, measure_pairs, measure_sweep, sample_pairs, sweep_jobs
 from neutex.run.load import LoadedRun, load_run, read_metrics
@@ -79,24 +79,28 @@ def select_checkpoint(rows: list[dict[str, Any]], select: Select, tolerance: flo
 
 
 @torch.no_grad()
-def evaluate_buckets(lr: LoadedRun, max_images: int | None = 200, batch_size: int = 8, seed: int = 0,
-                     progress=None) -> tuple[dict, dict]:
+def evaluate_buckets(loaded: LoadedRun, max_images: int | None = 200, batch_size: int = 8, seed: int = 0,
+                     progress=None, pairs: Mapping[str, np.ndarray] | None = None) -> tuple[dict, dict]:
     """Masked image metrics per bucket for the model and for the nearest-light baseline, on a
     fixed sample of at most ``max_images`` pairs per bucket (:func:`~neutex.run.evaluate.measure_pairs`).
 
+    Args:
+        pairs: ``{bucket: (N, 2) (view, light) pairs}`` to measure instead of the sample (e.g.
+            the trainer's validation pairs, to compare the two); buckets it leaves out are skipped.
+
     Returns:
         ``(buckets, baselines)``: ``{bucket: {n, mae, mse, psnr, ssim, psnr_tonemapped, ...}}``
-        and ``{"nearest_light": {bucket: {...}}}`` (see :mod:`neutex.eval.reference`).
+        and ``{"nearest_light": {bucket: {...}}}`` (see :class:`~neutex.eval.baseline.NearestLightBaseline`).
     """
-    data = lr.data
-    base = Baseline(data)
-    renderer = lr.renderer(batch_size)
+    data = loaded.data
+    base = NearestLightBaseline(data)
+    renderer = loaded.renderer(batch_size)
     buckets, baselines = {}, {}
     for bucket in BUCKETS:
-        pairs = sample_pairs(data.pairs(bucket), max_images, seed)
-        if len(pairs) == 0:
+        chosen = sample_pairs(data.pairs(bucket), max_images, seed) if pairs is None else pairs.get(bucket, ())
+        if len(chosen) == 0:
             continue
-        m, bm = measure_pairs(renderer, data, pairs, lr.white, base if bucket != "train" else None, progress)
+        m, bm = measure_pairs(renderer, data, chosen, loaded.white, base if bucket != "train" else None, progress)
         buckets[bucket] = m
         if bm is not None:
             baselines[bucket] = bm
@@ -107,15 +111,15 @@ def evaluate_buckets(lr: LoadedRun, max_images: int | None = 200, batch_size: in
 
 
 @torch.no_grad()
-def evaluate_sequences(lr: LoadedRun, out_dir: Path | None = None, max_frames: int | None = None,
+def evaluate_sequences(loaded: LoadedRun, out_dir: Path | None = None, max_frames: int | None = None,
                        batch_size: int = 8) -> dict[str, dict]:
     """Temporal metrics of the model on every ground-truth sequence (and their plots); without
     any sequence, a 120-frame circle sweep at the first seen view is measured without ground
     truth (:func:`~neutex.run.evaluate.sweep_jobs`, :func:`~neutex.run.evaluate.measure_sweep`)."""
-    renderer = lr.renderer(batch_size)
+    renderer = loaded.renderer(batch_size)
     out = {}
-    for job in sweep_jobs(lr.data, max_frames):
-        r = measure_sweep(renderer, lr.data, job)["temporal"]
+    for job in sweep_jobs(loaded.data, max_frames):
+        r = measure_sweep(renderer, loaded.data, job)["temporal"]
         if out_dir is not None:
             plot_temporal(r, out_dir / f"temporal_{job.name}.png", title=f"{job.name} ({r['view']})")
         out[job.name] = r
@@ -135,20 +139,16 @@ def evaluate_run(run: str | Path, checkpoint: str | int = "best", select: Select
         epoch, reason = select_checkpoint(read_metrics(run), select)
         checkpoint = epoch
         selection = {"by": select, "epoch": epoch, "reason": reason}
-    lr = load_run(run, checkpoint, device, data_path)
-    buckets, baselines = evaluate_buckets(lr, max_images, progress=progress)
-    temporal = evaluate_sequences(lr, Path(run) / "plots" if write else None, max_frames)
-    environments = None
-    if lr.data.environments:
-        from neutex.eval.environment import evaluate_environments
-
-        environments = evaluate_environments(lr, envmap_samples)
+    loaded = load_run(run, checkpoint, device, data_path)
+    buckets, baselines = evaluate_buckets(loaded, max_images, progress=progress)
+    temporal = evaluate_sequences(loaded, Path(run) / "plots" if write else None, max_frames)
+    environments = evaluate_environments(loaded, envmap_samples) if loaded.data.environments else None
     if write:
-        plot_run_curves(run)
+        plot_run_curves(read_metrics(run), run)
     result = {
-        "checkpoint": str(lr.checkpoint.relative_to(lr.run) if lr.checkpoint.is_relative_to(lr.run) else lr.checkpoint),
-        "epoch": lr.epoch,
-        "white_level": lr.white,
+        "checkpoint": str(loaded.checkpoint.relative_to(loaded.run) if loaded.checkpoint.is_relative_to(loaded.run) else loaded.checkpoint),
+        "epoch": loaded.epoch,
+        "white_level": loaded.white,
         "selection": selection,
         "buckets": buckets,
         "baselines": baselines,

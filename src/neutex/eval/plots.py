@@ -208,18 +208,9 @@ def epoch_rows(rows: list[dict]) -> list[dict]:
     return out
 
 
-def plot_run_curves(run) -> Path | None:
-    """``RUN/plots/epoch_curves.png``: held-out PSNR and temporal metrics against epoch."""
-    import json
-
-    path = Path(run) / "metrics.jsonl"
-    rows = []
-    if path.is_file():
-        for line in path.read_text().splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a torn last line, from an interruption
+def plot_run_curves(rows: list[dict], run) -> Path | None:
+    """``RUN/plots/epoch_curves.png``: held-out PSNR and temporal metrics against epoch, from
+    the run's ``metrics.jsonl`` rows (:func:`neutex.run.read_metrics`); None without a validation row."""
     flat = epoch_rows(rows)
     if not flat:
         return None

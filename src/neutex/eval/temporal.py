@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from neutex.check import check_shape
 from neutex.errors import DataError
+from neutex.render.lights import rotate_sources
 
 #: Rec. 709 / sRGB luminance weights on linear RGB.
 LUMA_WEIGHTS = (0.2126, 0.7152, 0.0722)
@@ -821,7 +822,6 @@ def light_curvature(
     light_sources = torch.as_tensor(light_sources)
     check_shape(light_sources, "N 4", "light_sources")
     up = torch.as_tensor(up, dtype=light_sources.dtype)
-    from neutex.render.lights import rotate_sources
 
     angle = torch.full((light_sources.shape[0],), float(delta_rad), dtype=light_sources.dtype)
     plus = rotate_sources(light_sources, up, angle)

@@ -11,13 +11,14 @@ from typing import Annotated, Literal, Optional
 
 import tyro
 
+from neutex.data.splits import BUCKETS
+from neutex.errors import ConfigError
+
 
 def parse_sets(items: tuple[str, ...] | list[str]) -> dict:
     """``["model.unet_width=16", "loss.gan=true"]`` -> ``{"model.unet_width": 16, "loss.gan": True}``
     (values are parsed as YAML scalars/lists)."""
     import yaml
-
-    from neutex.errors import ConfigError
 
     out = {}
     for s in items:
@@ -44,7 +45,7 @@ def print_results(summary: dict, console) -> None:
         t.add_column(v["name"], justify="right")
     for s in splits:
         t.add_column("nearest light" + (f" {s}" if len(splits) > 1 else ""), justify="right")
-    buckets = [b for b in ("train", "novel_light", "novel_view", "novel_both") if any(b in v["buckets"] for v in variants)]
+    buckets = [b for b in BUCKETS if any(b in v["buckets"] for v in variants)]
     for b in buckets:
         row = [b]
         best = max((v["buckets"].get(b, {}).get("psnr") or -1e9) for v in variants)
@@ -98,6 +99,7 @@ class ExperimentCommand:
         from rich.console import Console
         from rich.markup import escape
 
+        # heavy (torch and what it drives): imported only when the command runs
         from neutex.experiment.runner import run_suite
         from neutex.experiment.suite import load_suite
 

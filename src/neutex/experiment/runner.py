@@ -16,7 +16,6 @@ Layout of the experiment folder ``DIR``::
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import shlex
 import shutil
@@ -26,7 +25,10 @@ from typing import Any, Callable
 
 from rich.markup import escape
 
-from neutex.errors import ConfigError, DataError
+from neutex.config import config_from_dict, config_to_dict
+from neutex.data.prepare import PrepareConfig, prepare_capture
+from neutex.errors import CaptureError, CheckpointError, ConfigError, DataError
+from neutex.eval.evaluate import evaluate_run
 from neutex.experiment.suite import (
     SCALES,
     ResolvedVariant,
@@ -37,8 +39,17 @@ from neutex.experiment.suite import (
     resolve_variants,
     suite_to_dict,
 )
+from neutex.jsonio import read_json_object, write_json_atomic
+from neutex.report.html import write_report_html
+from neutex.report.media import render_report_media
+from neutex.run.evaluate import held_out_psnr
+from neutex.run.checkpoint import latest_checkpoint
+from neutex.run.load import read_metrics, upgrade_config_dict
+from neutex.synth.config import PRESETS, preset_config
+from neutex.synth.render import synthesize
+from neutex.train.config import TrainConfig
+from neutex.train.trainer import Trainer
 
-HELD_OUT = ("novel_light", "novel_view", "novel_both")
 METRIC_KEYS = ("psnr", "psnr_tonemapped", "ssim", "mae", "mse")
 #: for each metric: True if higher is better.
 HIGHER_IS_BETTER = {"psnr": True, "psnr_tonemapped": True, "ssim": True, "ssim_tonemapped": True, "mae": False,
@@ -59,32 +70,6 @@ class _Log:
         self.console.print(f"{stamp} {f'[{style}]' if style else ''}{msg}{'[/]' if style else ''}", highlight=False)
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(_finite(obj), indent=1))
-    tmp.replace(path)
-
-
-def _finite(x: Any) -> Any:
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, dict):
-        return {str(k): _finite(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_finite(v) for v in x]
-    if isinstance(x, Path):
-        return str(x)
-    return x
-
-
 # ----------------------------------------------------------------------------- commands
 
 
@@ -99,9 +84,6 @@ def _flag_value(v: Any) -> list[str]:
 
 def train_flags(cfg) -> list[str]:
     """``neutex train`` flags for every field of a TrainConfig that differs from the default."""
-    from neutex.config import config_to_dict
-    from neutex.train.config import TrainConfig
-
     base = flatten_overrides(config_to_dict(TrainConfig()), "defaults")
     cur = flatten_overrides(config_to_dict(cfg), "config")
     args: list[str] = []
@@ -126,8 +108,6 @@ def _cmd(args: list[Any]) -> str:
 def synth_command(cfg, preset: str) -> str:
     """The ``neutex synth`` line for a SynthConfig made from ``preset``; fields the command has
     no flag for are listed after it."""
-    from neutex.synth.config import PRESETS
-
     flags = {"views": "--views", "lights_per_face": "--lights-per-face", "res": "--res", "spp": "--spp",
              "sweep_frames": "--sweep-frames", "sweep_cameras": "--sweep-cameras",
              "sweep_elevation_deg": "--sweep-elevation-deg", "max_depth": "--max-depth", "seed": "--seed"}
@@ -164,7 +144,7 @@ class DataPlan:
 
     def path_for(self, split: SplitSpec, out: Path) -> Path:
         if self.given_prepared is not None:
-            info = _read_json(self.given_prepared / "splits.json") or {}
+            info = read_json_object(self.given_prepared / "splits.json", DataError, default={})
             if split.matches(info):
                 return self.given_prepared
         return out / "prepared" / split.name
@@ -173,8 +153,6 @@ class DataPlan:
 def plan_data(out: Path, data: Path | None, suite: SuiteConfig, scale: str) -> DataPlan:
     """Work out where the data comes from (nothing is written)."""
     if data is None:
-        from neutex.synth.config import preset_config
-
         cfg = preset_config(suite.scene, **{**SCALES[scale].scene, **suite.scene_overrides}, out=out / "capture")
         return DataPlan(out / "capture", None, True, cfg)
     data = Path(data)
@@ -183,7 +161,7 @@ def plan_data(out: Path, data: Path | None, suite: SuiteConfig, scale: str) -> D
     if (data / "capture.json").is_file():
         return DataPlan(data, None, False)
     if (data / "prepared.json").is_file():
-        meta = _read_json(data / "prepared.json") or {}
+        meta = read_json_object(data / "prepared.json", DataError)
         src = (meta.get("source") or {}).get("capture")
         cap = Path(src).parent if src and Path(src).is_file() else None
         return DataPlan(cap, data, False)
@@ -193,19 +171,16 @@ def plan_data(out: Path, data: Path | None, suite: SuiteConfig, scale: str) -> D
 
 def _ensure_capture(plan: DataPlan, log: _Log, progress: bool) -> float:
     """Synthesise the default scene into DIR/capture unless a matching one is there. Returns seconds spent."""
-    from neutex.config import config_to_dict
-
     cap_json = plan.capture / "capture.json"
     want = config_to_dict(plan.synth_config)
     if cap_json.is_file():
-        have = ((_read_json(cap_json) or {}).get("generator") or {}).get("config") or {}
+        have = (read_json_object(cap_json, CaptureError).get("generator") or {}).get("config") or {}
         diff = config_difference(have, want, ignore=("out", "variant"))
         if not diff:
             log(f"capture: reusing {plan.capture}")
             return 0.0
         raise ConfigError(f"{plan.capture}: rendered with other settings ({'; '.join(diff[:3])})",
                           hint="use another --out (or the --scale it was made with), or delete the folder")
-    from neutex.synth.render import synthesize
 
     c = plan.synth_config
     log(f"capture: synthesising preset {c.name!r} ({c.views} views x {c.n_lights} lights at {c.res}², "
@@ -222,9 +197,9 @@ def _ensure_prepared(plan: DataPlan, split: SplitSpec, out: Path, log: _Log, pro
     path = plan.path_for(split, out)
     if plan.given_prepared is not None and path == plan.given_prepared:
         return path, 0.0
-    info = _read_json(path / "splits.json")
-    meta = _read_json(path / "prepared.json")
-    if info is not None and meta is not None and split.matches(info) and plan.capture is not None:
+    info = read_json_object(path / "splits.json", DataError, default={})
+    meta = read_json_object(path / "prepared.json", DataError, default={})
+    if info and meta and split.matches(info) and plan.capture is not None:
         src = (meta.get("source") or {}).get("capture")
         if src and Path(src).resolve() == (plan.capture / "capture.json").resolve():
             log(f"prepare {split.name}: reusing {path}")
@@ -233,7 +208,6 @@ def _ensure_prepared(plan: DataPlan, split: SplitSpec, out: Path, log: _Log, pro
         raise ConfigError(f"split {split.name} ({split.label()}): the prepared dataset given with --data has another "
                           "split and its capture is not available to prepare this one",
                           hint="pass the capture with --data instead")
-    from neutex.data.prepare import PrepareConfig, prepare_capture
 
     log(f"prepare {split.name}: {split.label()} -> {path}", "bold")
     t = time.perf_counter()
@@ -241,7 +215,7 @@ def _ensure_prepared(plan: DataPlan, split: SplitSpec, out: Path, log: _Log, pro
                                   light_fraction=split.light_fraction, seed=split.seed, progress=progress),
                     log=lambda s: log(f"  {s}"))
     dt = time.perf_counter() - t
-    counts = (_read_json(path / "splits.json") or {}).get("counts", {})
+    counts = read_json_object(path / "splits.json", DataError).get("counts", {})
     log(f"prepare {split.name}: done in {dt:.0f} s ({', '.join(f'{k} {v}' for k, v in counts.items())})")
     return path, dt
 
@@ -253,7 +227,7 @@ def variant_state(rv: ResolvedVariant) -> str:
     """``done`` (eval.json), ``resume`` (a checkpoint: last.pt, or an epoch's when the process
     was killed while writing last.pt), ``stale`` (a folder without a checkpoint: restart), or
     ``new``."""
-    from neutex.run.checkpoint import latest_checkpoint
+
 
     run = Path(rv.config.out)
     if (run / "eval.json").is_file():
@@ -267,12 +241,8 @@ def variant_state(rv: ResolvedVariant) -> str:
 
 def _check_same_experiment(rv: ResolvedVariant) -> None:
     """A run folder trained with other settings is never reused silently."""
-    from neutex.config import config_from_dict, config_to_dict
-    from neutex.run.load import upgrade_config_dict
-    from neutex.train.config import TrainConfig
-
-    cj = _read_json(Path(rv.config.out) / "config.json")
-    if not cj or "config" not in cj:
+    cj = read_json_object(Path(rv.config.out) / "config.json", CheckpointError, default={})
+    if "config" not in cj:
         return
     stored = cj["config"]
     try:  # fill fields added to TrainConfig since that run with their defaults
@@ -290,8 +260,6 @@ def _check_same_experiment(rv: ResolvedVariant) -> None:
 
 def _train_variant(rv: ResolvedVariant, state: str, console, log: _Log) -> bool:
     """Train (or resume) one variant. Returns True when it reached its last epoch."""
-    from neutex.train.trainer import Trainer
-
     cfg = rv.config
     if state == "stale":
         log(f"{rv.name}: {cfg.out} holds no checkpoint (stopped before the first); starting it again", "yellow")
@@ -307,8 +275,6 @@ def _train_variant(rv: ResolvedVariant, state: str, console, log: _Log) -> bool:
 
 
 def _evaluate_variant(rv: ResolvedVariant, suite: SuiteConfig, scale: str, device: str, console) -> dict:
-    from neutex.eval.evaluate import evaluate_run
-
     bar = None
     if console.is_terminal:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -343,12 +309,9 @@ def _epoch_rows(rows: list[dict]) -> tuple[list[dict], list[dict]]:
 
 def collect_variant(rv: ResolvedVariant, out: Path, timings: dict, status: str, checkpoint: str = "last") -> dict[str, Any]:
     """One variant's entry of summary.json (from its config.json, metrics.jsonl and eval.json)."""
-    from neutex.config import config_to_dict
-    from neutex.run.load import read_metrics
-
     run = Path(rv.config.out)
-    ev = _read_json(run / "eval.json") or {}
-    cj = _read_json(run / "config.json") or {}
+    ev = read_json_object(run / "eval.json", CheckpointError, default={})
+    cj = read_json_object(run / "config.json", CheckpointError, default={})
     val, _ = _epoch_rows(read_metrics(run))
     per_epoch = []
     for r in val:
@@ -430,9 +393,9 @@ def winners(variants: list[dict], judge: tuple[str, ...] = ("psnr",)) -> dict[st
                                   "jump_index": best[2], "jump_index_gt": best[3]}
     held = []
     for v in variants:
-        vals = [v["buckets"][b]["psnr"] for b in HELD_OUT if b in v["buckets"] and v["buckets"][b].get("psnr") is not None]
-        if vals:
-            held.append((v["name"], sum(vals) / len(vals)))
+        score = held_out_psnr(v["buckets"])  # the rule best.pt and --select psnr use
+        if math.isfinite(score):
+            held.append((v["name"], score))
     if held:
         best = max(held, key=lambda c: c[1])
         out["held_out_psnr"] = {"variant": best[0], "value": best[1], "all": dict(held)}
@@ -496,9 +459,9 @@ def run_suite(suite: SuiteConfig, out: str | Path, data: str | Path | None = Non
         if variant_state(rv) in ("done", "resume"):
             _check_same_experiment(rv)
     out.mkdir(parents=True, exist_ok=True)
-    _write_json(out / "suite.json", {"suite": suite_to_dict(suite), "source": source, "scale": scale,
+    write_json_atomic(out / "suite.json", {"suite": suite_to_dict(suite), "source": source, "scale": scale,
                                      "overrides": overrides or {}, "command": command})
-    timings = _read_json(out / "timings.json") or {}
+    timings = read_json_object(out / "timings.json", hint="delete it (it holds wall times only)", default={})
     timings.setdefault("variants", {})
     timings.setdefault("prepare_s", {})
     t_start = time.perf_counter()
@@ -516,14 +479,14 @@ def run_suite(suite: SuiteConfig, out: str | Path, data: str | Path | None = Non
         path, dt = _ensure_prepared(plan, s, out, log, progress)
         if dt:
             timings["prepare_s"][s.name] = dt
-        info = _read_json(path / "splits.json") or {}
+        info = read_json_object(path / "splits.json", DataError)
         prepared_info[s.name] = {"path": str(path), "label": s.label(), **dataclasses.asdict(s),
                                  "counts": info.get("counts", {}),
                                  "command": _cmd(["neutex", "prepare", plan.capture or "CAPTURE", "--out", path,
                                                   "--view-fraction", s.view_fraction,
                                                   "--light-fraction", s.light_fraction, "--seed", s.seed])
                                  if path != plan.given_prepared else "(given with --data)"}
-        _write_json(out / "timings.json", timings)
+        write_json_atomic(out / "timings.json", timings)
 
     # -- variants, one after another
     statuses = {}
@@ -540,7 +503,7 @@ def run_suite(suite: SuiteConfig, out: str | Path, data: str | Path | None = Non
         t0 = time.perf_counter()
         finished = _train_variant(rv, state, console, log)
         t["train_s"] = (t.get("train_s") or 0.0) + time.perf_counter() - t0
-        _write_json(out / "timings.json", timings)
+        write_json_atomic(out / "timings.json", timings)
         if not finished:
             log(f"{head}: stopped before its last epoch; re-run the same command to resume it", "yellow")
             return SuiteResult(out, None, interrupted=rv.name)
@@ -548,7 +511,7 @@ def run_suite(suite: SuiteConfig, out: str | Path, data: str | Path | None = Non
         t0 = time.perf_counter()
         ev = _evaluate_variant(rv, suite, scale, device, console)
         t["eval_s"] = time.perf_counter() - t0
-        _write_json(out / "timings.json", timings)
+        write_json_atomic(out / "timings.json", timings)
         desc = "  ".join(f"{b} {m['psnr']:.2f} dB" for b, m in ev["buckets"].items() if m.get("psnr") is not None)
         log(f"{head}: done in {t['train_s'] + t['eval_s']:.0f} s: {desc}")
         statuses[rv.name] = "trained"
@@ -577,21 +540,17 @@ def run_suite(suite: SuiteConfig, out: str | Path, data: str | Path | None = Non
     summary["winners"] = winners(summary["variants"], suite.judge)
     rep = None
     if report:
-        from neutex.report import render_report_media
-
         log("report: rendering fixed frames, sweep videos and plots", "bold")
         t0 = time.perf_counter()
         render_report_media(out, summary, variants, device=device, log=log)
         timings["report_s"] = time.perf_counter() - t0
     timings["last_run_s"] = time.perf_counter() - t_start
-    _write_json(out / "timings.json", timings)
+    write_json_atomic(out / "timings.json", timings)
     summary["wall_s"] = {"synth": timings.get("synth_s"), "prepare": timings.get("prepare_s"),
                          "report": timings.get("report_s"), "this_run": timings["last_run_s"],
                          "variants": {k: v for k, v in timings["variants"].items()}}
-    _write_json(out / "summary.json", summary)
+    write_json_atomic(out / "summary.json", summary)
     if report:
-        from neutex.report import write_report_html
-
         rep = write_report_html(out, summary)
         log(f"report: {rep} ({timings['report_s']:.0f} s)")
     return SuiteResult(out, summary, None, rep)

@@ -32,7 +32,11 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from neutex.config import config_from_dict, config_to_dict
 from neutex.errors import ConfigError
+from neutex.model.config import model_configs
+from neutex.synth.config import PRESETS, preset_config
+from neutex.train.config import TrainConfig
 
 ScaleName = Literal["tiny", "small", "full"]
 CheckpointChoice = Literal["last", "best"]
@@ -95,9 +99,6 @@ def apply_overrides(tree: dict[str, Any], overrides: dict[str, Any], where: str)
 
 def preset_model_dict(name: Any, where: str) -> dict[str, Any]:
     """The model config of a named preset (:data:`neutex.model.config.model_configs`) as a dict."""
-    from neutex.config import config_to_dict
-    from neutex.model.config import model_configs
-
     if name not in model_configs:
         raise ConfigError(f"{where}: unknown model preset {name!r} (known: {', '.join(model_configs)})")
     return config_to_dict(model_configs[name])
@@ -334,9 +335,6 @@ def resolve_variants(suite: SuiteConfig, out: Path, scale: str, extra: dict[str,
         ConfigError: an unknown key, a runner-owned key, or an invalid value, naming the
             suite, the variant and the key.
     """
-    from neutex.config import config_from_dict, config_to_dict
-    from neutex.train.config import TrainConfig
-
     if scale not in SCALES:
         raise ConfigError(f"--scale: {scale!r} is not one of {', '.join(SCALES)}")
     defaults = config_to_dict(TrainConfig())
@@ -444,7 +442,6 @@ def validate_suite(suite: SuiteConfig, where: str | None = None) -> None:
             resolve_variants(suite, Path("DIR"), scale)
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}" if where else str(exc)) from None
-    from neutex.synth.config import preset_config
 
     try:
         for scale in SCALES.values():
@@ -454,8 +451,6 @@ def validate_suite(suite: SuiteConfig, where: str | None = None) -> None:
 
 
 def _synth_presets() -> list[str]:
-    from neutex.synth.config import PRESETS
-
     return list(PRESETS)
 
 

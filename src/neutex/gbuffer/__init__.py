@@ -1,23 +1,26 @@
-"""G-buffer rasterization (uv, normal, position, mask, depth per view): moderngl on headless
-EGL, and a pure-numpy reference for tests. Shadow maps (:mod:`neutex.gbuffer.shadow`, which
-imports torch) are imported on first use."""
+"""G-buffer rasterization (uv, normal, position, mask, depth per view) with moderngl on
+headless EGL, shadow maps (:mod:`neutex.gbuffer.shadow`), and a numpy oracle the GL path is
+tested against (:mod:`neutex.gbuffer.oracle`). moderngl is imported when a context is made.
 
-from neutex.gbuffer.projection import gl_projection, project_points
-from neutex.gbuffer.raster import GBUFFER_KEYS, Rasterizer, bench_gbuffer, create_context, rasterize_gbuffers
-from neutex.gbuffer.reference import rasterize_reference
+Every name is imported on first use (:func:`neutex.lazy.lazy_exports`), so
+``import neutex.gbuffer`` stays light.
+"""
+
+from __future__ import annotations
+
 from neutex.lazy import lazy_exports
 
 _LAZY = {
-    "ShadowCaster": "neutex.gbuffer.shadow",
-    "ShadowMap": "neutex.gbuffer.shadow",
-    "bench_shadow": "neutex.gbuffer.shadow",
+    "gl_projection": "neutex.gbuffer.projection",
+    "project_points": "neutex.gbuffer.projection",
+    "create_context": "neutex.gbuffer.raster",
+    "rasterize_gbuffers": "neutex.gbuffer.raster",
+    "Rasterizer": "neutex.gbuffer.raster",
+    "rasterize_oracle": "neutex.gbuffer.oracle",
     "light_frustum": "neutex.gbuffer.shadow",
     "pcf_visibility": "neutex.gbuffer.shadow",
+    "ShadowCaster": "neutex.gbuffer.shadow",
+    "ShadowMap": "neutex.gbuffer.shadow",
 }
 
-_lazy_all, __getattr__ = lazy_exports(__name__, _LAZY)
-
-__all__ = [
-    "GBUFFER_KEYS", "Rasterizer", "bench_gbuffer", "create_context", "gl_projection", "project_points",
-    "rasterize_gbuffers", "rasterize_reference", *_lazy_all,
-]
+__all__, __getattr__ = lazy_exports(__name__, _LAZY)

@@ -8,7 +8,6 @@ integer coordinates (see :mod:`neutex.gbuffer.projection`).
 from __future__ import annotations
 
 import os
-import time
 
 import numpy as np
 
@@ -54,9 +53,6 @@ void main() {
     out_uv = v_uv;
 }
 """
-
-#: keys of the dict returned by :func:`rasterize_gbuffers`.
-GBUFFER_KEYS = ("uv", "normal", "position", "mask", "depth")
 
 
 def create_context():
@@ -204,28 +200,3 @@ def rasterize_gbuffers(mesh: Mesh, camera, rasterizer: Rasterizer | None = None)
         return rasterizer.render(mesh, camera)
     with Rasterizer() as r:
         return r.render(mesh, camera)
-
-
-def bench_gbuffer(res: int = 256, frames: int = 50, subdivisions: int = 4) -> dict:
-    """G-buffer speed: ``frames`` renders (with readback) of an icosphere at ``res``².
-
-    Returns:
-        ``{"name": "gbuffer", "res", "ms" (per frame), "per_s" (frames/s), "faces"}``.
-    """
-    import trimesh
-
-    from neutex.capture.schema import Camera, look_at, pinhole_K
-
-    s = trimesh.creation.icosphere(subdivisions)
-    v = np.asarray(s.vertices)
-    uv = np.stack([0.5 + np.arctan2(v[:, 1], v[:, 0]) / (2 * np.pi), 0.5 + np.arcsin(np.clip(v[:, 2], -1, 1)) / np.pi], 1)
-    mesh = Mesh(v, s.faces, uv, np.asarray(s.vertex_normals))
-    cams = [Camera(f"c{k}", res, res, look_at([3 * np.cos(a), 3 * np.sin(a), 1.0], [0, 0, 0], [0, 0, 1]),
-                   K=pinhole_K(res, res, 40.0)) for k, a in enumerate(np.linspace(0, 2 * np.pi, 8, endpoint=False))]
-    with Rasterizer() as r:
-        r.render(mesh, cams[0])  # warm-up: shader compile, upload
-        t0 = time.perf_counter()
-        for k in range(frames):
-            r.render(mesh, cams[k % len(cams)])
-        dt = (time.perf_counter() - t0) / frames
-    return {"name": "gbuffer", "res": res, "ms": dt * 1e3, "per_s": 1.0 / dt, "faces": int(len(mesh.faces))}

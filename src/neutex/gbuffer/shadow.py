@@ -36,7 +36,6 @@ Conventions:
 from __future__ import annotations
 
 import math
-import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -591,52 +590,3 @@ class ShadowCaster:
 
     def __exit__(self, *exc) -> None:
         self.release()
-
-
-def bench_shadow(map_res: int = 512, res: int = 256, batches: tuple[int, ...] = (1, 8), repeats: int = 7,
-                 detail: float = 1.4) -> dict:
-    """Shadow speed on the egg (``detail`` 1.4: ~32k faces): a map render (with readback) at
-    ``map_res``², and :meth:`ShadowCaster.visibility` from cached maps on real ``res``²
-    G-buffers (8 cameras around the egg, masked) per batch size. Times are the best of
-    ``repeats`` (the machine is shared).
-
-    Returns:
-        ``{"name": "shadow", "faces", "map_res", "map_ms", "res", "mask_fraction",
-        "visibility_ms": {B: ms}}``.
-    """
-    from neutex.capture.schema import Camera, look_at, pinhole_K
-    from neutex.gbuffer.raster import Rasterizer
-    from neutex.synth.mesh import make_mesh
-
-    pm = make_mesh("egg", detail)
-    mesh = Mesh(pm.vertices, pm.faces, normals=pm.normals)
-    angles = np.linspace(0, 2 * np.pi, 16, endpoint=False)
-    lights = np.stack([3 * np.cos(angles), 3 * np.sin(angles), np.full(16, 1.5), np.ones(16)], 1)
-    cams = [Camera(f"c{k}", res, res, look_at([3 * np.cos(a), 3 * np.sin(a), 1.0], [0, 0, 0], [0, 0, 1]),
-                   K=pinhole_K(res, res, 40.0)) for k, a in enumerate(np.linspace(0, 2 * np.pi, 8, endpoint=False))]
-    with Rasterizer() as r:
-        g = [r.render(mesh, c) for c in cams]
-    position = torch.from_numpy(np.stack([b["position"] for b in g])).permute(0, 3, 1, 2)
-    normal = torch.from_numpy(np.stack([b["normal"] for b in g])).permute(0, 3, 1, 2)
-    mask = torch.from_numpy(np.stack([b["mask"] for b in g]))[:, None].float()
-    out: dict = {"name": "shadow", "faces": int(len(mesh.faces)), "map_res": map_res, "res": res,
-                 "mask_fraction": float(mask.mean()), "visibility_ms": {}}
-    with ShadowCaster(mesh, resolution=map_res) as caster:
-        caster.depth_map(lights[0])  # warm-up: shader compile, upload
-        times = []
-        for s in lights[1:]:
-            t0 = time.perf_counter()
-            caster.depth_map(s)
-            times.append(time.perf_counter() - t0)
-        out["map_ms"] = min(times) * 1e3
-        for B in batches:
-            k = np.arange(B) % len(cams)
-            args = (position[k].contiguous(), normal[k].contiguous(),
-                    torch.from_numpy(lights[np.arange(B) % len(lights)]), mask[k].contiguous())
-            times = []
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                caster.visibility(*args)
-                times.append(time.perf_counter() - t0)
-            out["visibility_ms"][B] = min(times) * 1e3
-    return out

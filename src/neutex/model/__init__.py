@@ -1,38 +1,46 @@
 """The model: neural texture, the registry of per-pixel renderer inputs, conditioning
-(multiply | concat), UNet renderer, PatchGAN discriminator, their configs, and a FLOP counter."""
+(multiply | concat), UNet renderer, PatchGAN discriminator, their configs, and a FLOP counter.
 
-from neutex.model.conditioning import (
-    DEFAULT_CHANNEL_MAP,
-    Conditioning,
-    Slot,
-    condition_features,
-    conditioned_channels,
-    parse_input,
-    plan_slots,
-)
-from neutex.model.config import DiscriminatorConfig, ModelConfig, descriptions, model_configs
-from neutex.model.discriminator import PatchDiscriminator, discriminator_input
-from neutex.model.flops import count_flops
-from neutex.model.inputs import (
-    GGX_ROUGHNESS,
-    INPUTS,
-    RADIANCE_CUES,
-    PixelGeometry,
-    PixelInput,
-    compute_inputs,
-    get_input,
-    ggx_lobe,
-    register_input,
-)
-from neutex.model.relighter import Relighter, compress_radiance
-from neutex.model.texture import NeuralTexture, sample_texture, texture_resolution_for
-from neutex.model.unet import UNet, make_norm, output_activation_for
+Every name is imported on first use (:func:`neutex.lazy.lazy_exports`), so
+``import neutex.model`` stays light.
+"""
 
-__all__ = [
-    "DEFAULT_CHANNEL_MAP", "GGX_ROUGHNESS", "INPUTS", "RADIANCE_CUES", "Conditioning", "DiscriminatorConfig",
-    "ModelConfig", "NeuralTexture", "PatchDiscriminator", "PixelGeometry", "PixelInput", "Relighter", "Slot", "UNet",
-    "compress_radiance", "compute_inputs", "condition_features", "conditioned_channels", "count_flops",
-    "descriptions", "discriminator_input", "get_input", "ggx_lobe", "make_norm", "model_configs",
-    "output_activation_for", "parse_input", "plan_slots", "register_input", "sample_texture",
-    "texture_resolution_for",
-]
+from __future__ import annotations
+
+from neutex.lazy import lazy_exports
+
+_LAZY = {
+    "condition_features": "neutex.model.conditioning",
+    "conditioned_channels": "neutex.model.conditioning",
+    "Conditioning": "neutex.model.conditioning",
+    "DEFAULT_CHANNEL_MAP": "neutex.model.conditioning",
+    "parse_input": "neutex.model.conditioning",
+    "plan_slots": "neutex.model.conditioning",
+    "Slot": "neutex.model.conditioning",
+    "descriptions": "neutex.model.config",
+    "DiscriminatorConfig": "neutex.model.config",
+    "model_configs": "neutex.model.config",
+    "ModelConfig": "neutex.model.config",
+    "discriminator_input": "neutex.model.discriminator",
+    "PatchDiscriminator": "neutex.model.discriminator",
+    "count_flops": "neutex.model.flops",
+    "compute_inputs": "neutex.model.inputs",
+    "get_input": "neutex.model.inputs",
+    "ggx_lobe": "neutex.model.inputs",
+    "GGX_ROUGHNESS": "neutex.model.inputs",
+    "INPUTS": "neutex.model.inputs",
+    "PixelGeometry": "neutex.model.inputs",
+    "PixelInput": "neutex.model.inputs",
+    "RADIANCE_CUES": "neutex.model.inputs",
+    "register_input": "neutex.model.inputs",
+    "compress_radiance": "neutex.model.relighter",
+    "Relighter": "neutex.model.relighter",
+    "NeuralTexture": "neutex.model.texture",
+    "sample_texture": "neutex.model.texture",
+    "texture_resolution_for": "neutex.model.texture",
+    "make_norm": "neutex.model.unet",
+    "output_activation_for": "neutex.model.unet",
+    "UNet": "neutex.model.unet",
+}
+
+__all__, __getattr__ = lazy_exports(__name__, _LAZY)

@@ -48,7 +48,8 @@ class PixelGeometry:
 
     Built from a batch dict (:func:`neutex.data.geometry_batch`):
 
-    - ``normal``, ``position``, ``view_dir``: ``(B, 3, H, W)`` world, unit (0 off the object);
+    - ``normal``, ``position``: ``(B, 3, H, W)`` world, unit normals (0 off the object);
+    - ``view_dir`` (needed by view-dependent quantities only): ``(B, 3, H, W)`` unit, surface -> camera;
     - ``mask``: ``(B, 1, H, W)``, 1 on the object;
     - ``light_source``: ``(B, 4)`` homogeneous light (``x, y, z, 1`` point / ``dx, dy, dz, 0``
       directional, the unit vector towards the light);
@@ -56,6 +57,9 @@ class PixelGeometry:
       irradiance (directional); default 1;
     - ``visibility`` (optional): ``(B, 1, H, W)`` cast-shadow visibility in [0, 1] (from
       :class:`neutex.gbuffer.ShadowCaster`); default 1 (attached shadow only, through n·l).
+
+    It is also the one Lambertian shading ``max(n·l, 0) · I / d²``
+    (:attr:`shaded_irradiance`) of the nearest-light baseline and the analytic test dataset.
 
     Examples:
         >>> b = {"normal": torch.tensor([0.0, 0, 1]).view(1, 3, 1, 1), "position": torch.zeros(1, 3, 1, 1),
@@ -67,18 +71,19 @@ class PixelGeometry:
     """
 
     def __init__(self, batch: Mapping[str, torch.Tensor]) -> None:
-        for key in ("normal", "position", "view_dir", "mask", "light_source"):
+        for key in ("normal", "position", "mask", "light_source"):
             if key not in batch:
-                raise DataError(f"batch: missing key {key!r} (renderer inputs need normal, position, view_dir, "
-                                "mask, light_source)")
+                raise DataError(f"batch: missing key {key!r} (renderer inputs need normal, position, mask, "
+                                "light_source, and view_dir for view-dependent ones)")
         self.normal = batch["normal"]
         check_shape(self.normal, "B 3 H W", "normal")
         B, _, H, W = self.normal.shape
         self.position = batch["position"]
-        self.view_dir = batch["view_dir"]
+        self._view_dir = batch.get("view_dir")
         self.mask = batch["mask"]
         check_shape(self.position, f"{B} 3 {H} {W}", "position")
-        check_shape(self.view_dir, f"{B} 3 {H} {W}", "view_dir")
+        if self._view_dir is not None:
+            check_shape(self._view_dir, f"{B} 3 {H} {W}", "view_dir")
         check_shape(self.mask, f"{B} 1 {H} {W}", "mask")
         self.light_source = batch["light_source"].to(self.position.dtype)
         check_shape(self.light_source, f"{B} 4", "light_source")
@@ -98,6 +103,18 @@ class PixelGeometry:
         pos = self.position.contiguous(memory_format=torch.channels_last)
         d, dist = directions_to(pos, self.light_source)
         return (d * self.mask).contiguous(), dist.contiguous()
+
+    @property
+    def view_dir(self) -> torch.Tensor:
+        """``(B, 3, H, W)`` unit, surface -> camera.
+
+        Raises:
+            DataError: the batch carries no ``view_dir``.
+        """
+        if self._view_dir is None:
+            raise DataError("batch: missing key 'view_dir' (renderer inputs need it for view-dependent quantities: "
+                            "view_dir, the GGX cues)")
+        return self._view_dir
 
     @property
     def light_dir(self) -> torch.Tensor:

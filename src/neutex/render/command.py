@@ -18,6 +18,7 @@ class RenderCommand(RenderConfig):
         from rich.console import Console
         from rich.markup import escape
 
+        # heavy (torch and what it drives): imported only when the command runs
         from neutex.render.pipeline import render_video
 
         con = Console(stderr=True)

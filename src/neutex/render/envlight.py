@@ -22,6 +22,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from neutex.data.loader import GBufferTensors
 from neutex.envmap.sampling import EnvLights
 
 
@@ -73,7 +74,7 @@ def relight_envmap(renderer, source, view: int, lights: EnvLights, e_ref: np.nda
         lights: the map's directional lights (:func:`neutex.envmap.sample_envmap`).
         e_ref: ``(3,)`` the irradiance each light is rendered at (:func:`reference_irradiance`).
     """
-    t = source if hasattr(source, "uv") and not hasattr(source, "images") else source.tensors(renderer.device)
+    t = source if isinstance(source, GBufferTensors) else GBufferTensors.of(source, renderer.device)
     out = torch.zeros(3, t.uv.shape[1], t.uv.shape[2], device=renderer.device)
     for f in relight_frames(renderer, source, view, lights, e_ref):
         out += f.sum(0)
@@ -81,65 +82,3 @@ def relight_envmap(renderer, source, view: int, lights: EnvLights, e_ref: np.nda
 
 
 # ---------------------------------------------------------------- neutex render --envmap
-
-
-def _matching_ground_truth(data, env, view: int):
-    """``(environment, frame index)`` of the dataset's ground truth for this map, rotation and
-    view (same name, same rotation), or None."""
-    for e in getattr(data, "environments", []):
-        if e.name == env.name and abs(e.rotation_deg - env.rotation_deg) < 1e-6 and view in e.views.tolist():
-            return e, e.views.tolist().index(view)
-    return None
-
-
-def render_envmap_kind(cfg, data, renderer, white: float, kind: str) -> tuple[int, float, dict]:
-    """``neutex render --envmap``: a still (``kind`` ``envmap``: PNG, or EXR with linear values)
-    or a video while the map turns (``envmap-rotate``). Returns ``(frames, fps, summary)``."""
-    from neutex.capture.imageio import write_exr
-    from neutex.envmap.latlong import read_envmap
-    from neutex.envmap.sampling import sample_envmap
-    from neutex.render.config import DEFAULT_ENVMAP_FRAMES, DEFAULT_FPS
-    from neutex.render.pipeline import resolve_view
-    from neutex.render.video import caption, to_uint8, write_png, write_video
-
-    view = resolve_view(data, cfg.view, "held_out")
-    env = read_envmap(cfg.envmap, data.up, cfg.envmap_rotate)
-    lights = sample_envmap(env, cfg.envmap_samples, cfg.envmap_sampling)
-    e_ref = reference_irradiance(data.light_sources, data.light_intensities)
-    mask = torch.from_numpy(np.array(data.mask[view], bool))
-    head = {"view": data.view_ids[view], "view_index": view,
-            "held_out_view": bool(view in set(data.held_out_views.tolist())),
-            "envmap": {"file": str(cfg.envmap), "name": env.name, "size": [env.width, env.height],
-                       "rotation_deg": cfg.envmap_rotate, "samples": cfg.envmap_samples, "lights": len(lights),
-                       "sampling": cfg.envmap_sampling, "reference_irradiance": e_ref.tolist(),
-                       "map_irradiance_total": env.irradiance_total().tolist()}}
-    if kind == "envmap":
-        img = relight_envmap(renderer, data, view, lights, e_ref).cpu() * mask
-        if cfg.out.suffix.lower() == ".exr":
-            write_exr(cfg.out, img.permute(1, 2, 0).numpy(), half=False)
-        else:
-            write_png(to_uint8(img, white, cfg.exposure), cfg.out)
-        gt = _matching_ground_truth(data, env, view)
-        if gt is not None:
-            from neutex.eval.metrics import image_metrics
-
-            e, j = gt
-            g = torch.from_numpy(np.asarray(e.frames[j], np.float32)).permute(2, 0, 1) * mask
-            m = image_metrics(img[None], g[None], mask[None, None], white=e.white_level)
-            head["ground_truth"] = {"environment": e.name, "white_level": e.white_level,
-                                    **{k: float(v[0]) for k, v in m.items()}}
-        return 1, 0.0, head
-    n = cfg.frames or DEFAULT_ENVMAP_FRAMES
-    fps = cfg.fps or DEFAULT_FPS
-    turns = cfg.light_turns if cfg.light_turns is not None else 1.0
-
-    def frames():
-        for t in range(n):
-            deg = 360.0 * turns * t / n
-            img = relight_envmap(renderer, data, view, lights.rotated(deg, data.up), e_ref).cpu() * mask
-            f = to_uint8(img, white, cfg.exposure)
-            yield caption(f, f"{env.name} +{deg:.0f} deg") if cfg.caption else f
-
-    write_video(frames(), cfg.out, fps)
-    head["envmap"]["turns"] = turns
-    return n, fps, head

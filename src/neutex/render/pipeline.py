@@ -5,7 +5,8 @@ Frames are rendered in batches by :class:`~neutex.run.predict.FrameRenderer` and
 the encoder as they come. A sweep's G-buffers and texture features are computed once; an orbit
 rasterizes its new cameras batch by batch with one GL context. A ground-truth sequence is
 measured by the one evaluator (:func:`neutex.run.evaluate.measure_sweep`), exactly as
-``neutex eval`` and the report measure it.
+``neutex eval`` and the report measure it; a light sweep's streamed frames by the same code
+(:func:`neutex.run.evaluate.measure_frames`).
 """
 
 from __future__ import annotations
@@ -20,14 +21,22 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import torch
 
+from neutex.capture.imageio import write_exr, write_png_codes
+from neutex.capture.mesh import load_mesh
+from neutex.data.loader import GBufferTensors
 from neutex.device import autocast_dtype
+from neutex.envmap.latlong import read_envmap
+from neutex.envmap.sampling import sample_envmap
 from neutex.errors import DataError, DependencyError
 from neutex.eval.metrics import image_metrics
-from neutex.eval.temporal import closes_loop, temporal_metrics
+from neutex.gbuffer.raster import Rasterizer
 from neutex.jsonio import write_json_atomic
-from neutex.render.config import DEFAULT_FPS, DEFAULT_FRAMES, RenderConfig
+from neutex.render.cameras import orbit_cameras, orbit_start_deg, ring_of
+from neutex.render.config import DEFAULT_ENVMAP_FRAMES, DEFAULT_FPS, DEFAULT_FRAMES, RenderConfig
+from neutex.render.envlight import reference_irradiance, relight_envmap
+from neutex.render.lights import azimuth_deg, circle_light_sources, stage_light_distance
 from neutex.render.video import caption, error_heatmap, hstack, to_uint8, write_video
-from neutex.run.evaluate import measure_sweep, sweep_jobs
+from neutex.run.evaluate import SweepJob, measure_frames, measure_sweep, sweep_jobs
 from neutex.run.load import load_run
 from neutex.run.predict import FrameRenderer
 
@@ -93,8 +102,6 @@ def _listing(ids: list[str], k: int = 8) -> str:
 
 def sweep_lights(data, cfg: RenderConfig, n: int, start_deg: float, turns: float) -> tuple[np.ndarray, dict]:
     """The light path: ``(n, 4)`` sources on a circle about up and a description for the JSON."""
-    from neutex.render.lights import circle_light_sources, stage_light_distance
-
     dist = cfg.distance if cfg.distance is not None else stage_light_distance(data.light_sources)
     directional = dist is None
     src = circle_light_sources(n, dist or 1.0, cfg.elevation, data.up, start_deg=start_deg,
@@ -105,10 +112,7 @@ def sweep_lights(data, cfg: RenderConfig, n: int, start_deg: float, turns: float
 
 
 def _camera_azimuth(camera, up) -> float:
-    from neutex.geometry import camera_source
-    from neutex.render.lights import azimuth_deg
-
-    return azimuth_deg(camera_source(camera)[:3], up)
+    return azimuth_deg(camera.source[:3], up)
 
 
 def busy_cpu_threads(threads: int) -> int:
@@ -141,7 +145,7 @@ def render_video(cfg: RenderConfig, loaded=None, log: Callable[[str], Any] | Non
 
     Args:
         cfg: the :class:`RenderConfig`.
-        loaded: a :class:`~neutex.eval.evaluate.LoadedRun` to use instead of loading ``cfg.run``
+        loaded: a :class:`~neutex.run.LoadedRun` to use instead of loading ``cfg.run``
             (its model is put in eval mode, channels-last on the CPU; its dataset's G-buffer
             tensors may be created under ``inference_mode``).
         log: called with one-line notes.
@@ -170,43 +174,42 @@ def render_video(cfg: RenderConfig, loaded=None, log: Callable[[str], Any] | Non
 
 def _render(cfg: RenderConfig, kind: str, loaded, log: Callable[[str], Any]) -> RenderResult:
     t0 = time.perf_counter()
-    lr = loaded if loaded is not None else load_run(cfg.run, cfg.checkpoint, cfg.device, cfg.data)
-    if kind in ("orbit", "both") and lr.data.mesh_path is None:
-        raise DataError(f"{lr.data.root}: no mesh.obj (its G-buffers came without a mesh, e.g. single-view data); "
+    if loaded is None:
+        loaded = load_run(cfg.run, cfg.checkpoint, cfg.device, cfg.data)
+    if kind in ("orbit", "both") and loaded.data.mesh_path is None:
+        raise DataError(f"{loaded.data.root}: no mesh.obj (its G-buffers came without a mesh, e.g. single-view data); "
                         f"--kind {kind} needs the mesh to rasterize new views",
                         hint="render a light sweep (--kind sweep) or a sequence (--kind sequence) instead")
-    model = lr.model.eval()
-    if lr.device.type == "cpu":
+    model = loaded.model.eval()
+    if loaded.device.type == "cpu":
         getattr(model, "renderer", model).to(memory_format=torch.channels_last)
-        if cfg.batch_size * lr.data.width * lr.data.height * 64 * 2 > 32 << 20:  # a bf16 activation > 32 MB
+        if cfg.batch_size * loaded.data.width * loaded.data.height * 64 * 2 > 32 << 20:  # a bf16 activation > 32 MB
             _keep_freed_memory()
-    run_precision = getattr(lr.cfg, "precision", "fp32")
-    precision, amp = _precision(cfg, run_precision, lr.device)
+    run_precision = getattr(loaded.cfg, "precision", "fp32")
+    precision, amp = _precision(cfg, run_precision, loaded.device)
     if precision != run_precision:
         log(f"note: rendering in {precision}, the run trained in {run_precision}")
-    renderer = FrameRenderer(model, lr.encoding, lr.device, amp, cfg.batch_size, getattr(lr, "shadows", None))
-    white = float(cfg.white if cfg.white is not None else lr.white)
+    renderer = FrameRenderer(model, loaded.encoding, loaded.device, amp, cfg.batch_size, getattr(loaded, "shadows", None))
+    white = float(cfg.white if cfg.white is not None else loaded.white)
     load_s = time.perf_counter() - t0
-    head = {"kind": kind, "run": str(cfg.run), "checkpoint": str(getattr(lr, "checkpoint", "")),
-            "epoch": getattr(lr, "epoch", None), "precision": precision, "white": white, "exposure": cfg.exposure,
-            "device": str(lr.device)}
+    head = {"kind": kind, "run": str(cfg.run), "checkpoint": str(getattr(loaded, "checkpoint", "")),
+            "epoch": getattr(loaded, "epoch", None), "precision": precision, "white": white, "exposure": cfg.exposure,
+            "device": str(loaded.device)}
     t1 = time.perf_counter()
     with torch.inference_mode():
         if kind == "sweep":
-            n, fps, summary = _sweep(cfg, lr.data, renderer, white)
+            n, fps, summary = _sweep(cfg, loaded.data, renderer, white)
         elif kind == "sequence":
-            n, fps, summary = _sequence(cfg, lr.data, renderer, white)
+            n, fps, summary = _sequence(cfg, loaded.data, renderer, white)
         elif kind in ("envmap", "envmap-rotate"):
-            from neutex.render.envlight import render_envmap_kind
-
-            n, fps, summary = render_envmap_kind(cfg, lr.data, renderer, white, kind)
+            n, fps, summary = _envmap(cfg, loaded.data, renderer, white, kind)
         else:
-            n, fps, summary = _orbit(cfg, lr.data, renderer, white, kind)
+            n, fps, summary = _orbit(cfg, loaded.data, renderer, white, kind)
     seconds = time.perf_counter() - t1
-    summary = {**head, **summary, "frames": n, "fps": fps, "width": lr.data.width, "height": lr.data.height,
+    summary = {**head, **summary, "frames": n, "fps": fps, "width": loaded.data.width, "height": loaded.data.height,
                "video": str(cfg.out), "render_seconds": seconds}
     js = write_json_atomic(cfg.out.with_suffix(".json"), summary)
-    return RenderResult(kind, cfg.out, js, n, fps, lr.data.width, lr.data.height, seconds, load_s, summary)
+    return RenderResult(kind, cfg.out, js, n, fps, loaded.data.width, loaded.data.height, seconds, load_s, summary)
 
 
 def _keep_freed_memory() -> None:
@@ -263,9 +266,8 @@ def _sweep(cfg: RenderConfig, data, renderer, white: float) -> tuple[int, float,
     keep_dtype = torch.float32 if n * 3 * data.width * data.height * 4 <= KEEP_FP32_BYTES else torch.float16
     write_video(_frames_u8(renderer.sweep(data, view, src), white, cfg.exposure, keep, text, keep_dtype),
                 cfg.out, fps)
-    pred = torch.cat(keep)
-    mask = torch.from_numpy(np.array(data.mask[view], bool))
-    tm = temporal_metrics(pred, None, mask, fps=fps, periodic=closes_loop(src)) if n >= 3 and bool(mask.any()) else None
+    job = SweepJob("circle", view, src, None, None, None, fps)
+    tm = measure_frames(data, job, torch.cat(keep))["temporal"] if n >= 3 and bool(data.mask[view].any()) else None
     return n, fps, {"view": data.view_ids[view], "view_index": view,
                     "held_out_view": bool(view in set(data.held_out_views.tolist())),
                     "light": light, "sources": src.tolist(),
@@ -287,11 +289,6 @@ def _fixed_light(cfg: RenderConfig, data, start_deg: float) -> tuple[np.ndarray,
 
 
 def _orbit(cfg: RenderConfig, data, renderer, white: float, kind: str) -> tuple[int, float, dict]:
-    from neutex.capture.mesh import load_mesh
-    from neutex.data.loader import GBufferTensors
-    from neutex.gbuffer import Rasterizer
-    from neutex.render.cameras import orbit_cameras, orbit_start_deg, ring_of
-
     view = resolve_view(data, cfg.view, "first")
     template = data.cameras[view]
     n = cfg.frames or DEFAULT_FRAMES
@@ -414,3 +411,58 @@ def _sequence(cfg: RenderConfig, data, renderer, white: float) -> tuple[int, flo
         "per_frame": {"psnr": err["psnr"], "mae": err["mae"]}, "curves": tm["curves"],
     }
 
+
+# ---------------------------------------------------------------- environment maps
+
+
+def _matching_ground_truth(data, env, view: int):
+    """``(environment, frame index)`` of the dataset's ground truth for this map, rotation and
+    view (same name, same rotation), or None."""
+    for e in getattr(data, "environments", []):
+        if e.name == env.name and abs(e.rotation_deg - env.rotation_deg) < 1e-6 and view in e.views.tolist():
+            return e, e.views.tolist().index(view)
+    return None
+
+
+def _envmap(cfg, data, renderer, white: float, kind: str) -> tuple[int, float, dict]:
+    """``neutex render --envmap``: a still (``kind`` ``envmap``: PNG, or EXR with linear values)
+    or a video while the map turns (``envmap-rotate``). Returns ``(frames, fps, summary)``."""
+    view = resolve_view(data, cfg.view, "held_out")
+    env = read_envmap(cfg.envmap, data.up, cfg.envmap_rotate)
+    lights = sample_envmap(env, cfg.envmap_samples, cfg.envmap_sampling)
+    e_ref = reference_irradiance(data.light_sources, data.light_intensities)
+    mask = torch.from_numpy(np.array(data.mask[view], bool))
+    head = {"view": data.view_ids[view], "view_index": view,
+            "held_out_view": bool(view in set(data.held_out_views.tolist())),
+            "envmap": {"file": str(cfg.envmap), "name": env.name, "size": [env.width, env.height],
+                       "rotation_deg": cfg.envmap_rotate, "samples": cfg.envmap_samples, "lights": len(lights),
+                       "sampling": cfg.envmap_sampling, "reference_irradiance": e_ref.tolist(),
+                       "map_irradiance_total": env.irradiance_total().tolist()}}
+    if kind == "envmap":
+        img = relight_envmap(renderer, data, view, lights, e_ref).cpu() * mask
+        if cfg.out.suffix.lower() == ".exr":
+            write_exr(cfg.out, img.permute(1, 2, 0).numpy(), half=False)
+        else:
+            write_png_codes(cfg.out, to_uint8(img, white, cfg.exposure))
+        gt = _matching_ground_truth(data, env, view)
+        if gt is not None:
+            e, j = gt
+            g = torch.from_numpy(np.asarray(e.frames[j], np.float32)).permute(2, 0, 1) * mask
+            m = image_metrics(img[None], g[None], mask[None, None], white=e.white_level)
+            head["ground_truth"] = {"environment": e.name, "white_level": e.white_level,
+                                    **{k: float(v[0]) for k, v in m.items()}}
+        return 1, 0.0, head
+    n = cfg.frames or DEFAULT_ENVMAP_FRAMES
+    fps = cfg.fps or DEFAULT_FPS
+    turns = cfg.light_turns if cfg.light_turns is not None else 1.0
+
+    def frames():
+        for t in range(n):
+            deg = 360.0 * turns * t / n
+            img = relight_envmap(renderer, data, view, lights.rotated(deg, data.up), e_ref).cpu() * mask
+            f = to_uint8(img, white, cfg.exposure)
+            yield caption(f, f"{env.name} +{deg:.0f} deg") if cfg.caption else f
+
+    write_video(frames(), cfg.out, fps)
+    head["envmap"]["turns"] = turns
+    return n, fps, head

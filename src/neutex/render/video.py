@@ -1,4 +1,5 @@
-"""Video and image writing: tone mapping to 8 bits, captions, side-by-side panels, mp4.
+"""Video and display images: tone mapping to 8 bits, captions, side-by-side panels, mp4 (8-bit
+PNGs are written by :func:`neutex.capture.imageio.write_png_codes`).
 
 mp4s are H.264 yuv420p via imageio-ffmpeg (the wheel carries ffmpeg), so they play in
 browsers; frames are padded to even sizes, which yuv420p requires.
@@ -134,14 +135,3 @@ def read_video(path: str | Path) -> np.ndarray:
     with iio.get_reader(path) as r:
         return np.stack([np.asarray(f)[..., :3] for f in r])
 
-
-def write_png(img_uint8: np.ndarray, path: str | Path) -> Path:
-    """Write a uint8 ``(H, W, 3)`` image as PNG (atomically)."""
-    from PIL import Image
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    Image.fromarray(img_uint8).save(tmp)
-    tmp.replace(path)
-    return path

@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from neutex.data.splits import BUCKETS
 from neutex.eval.plots import pyplot, save_figure
 
 SHORT = {"train": "train", "novel_light": "novel light", "novel_view": "novel view", "novel_both": "novel both"}
@@ -66,7 +67,7 @@ def plot_training_loss(curves: Mapping[str, Sequence[tuple[int, float]]], out_pn
 
 
 def plot_val_psnr(per_epoch: Mapping[str, Sequence[Mapping]], out_png,
-                  buckets: Sequence[str] = ("train", "novel_light", "novel_view", "novel_both")) -> Path:
+                  buckets: Sequence[str] = BUCKETS) -> Path:
     """Validation PSNR per bucket against epoch: one panel per bucket, one line per variant.
 
     These are the trainer's per-epoch values on its fixed validation sample (a few images per

@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from neutex.data.splits import HELD_OUT_BUCKETS
+from neutex.data.splits import BUCKETS, HELD_OUT_BUCKETS
 from neutex.report.figures import BUCKET_TITLES
 
 METRICS = (("psnr", "PSNR (dB)", True, "{:.2f}"), ("psnr_tonemapped", "PSNR tone-mapped (dB)", True, "{:.2f}"),
@@ -54,7 +54,7 @@ def _baseline(v: dict, bucket: str) -> dict | None:
 
 def _buckets(summary: dict) -> list[str]:
     out: list[str] = []
-    for b in ("train", "novel_light", "novel_view", "novel_both"):
+    for b in BUCKETS:
         if any(b in v.get("buckets", {}) for v in summary["variants"]):
             out.append(b)
     return out

@@ -1,26 +1,44 @@
 """The report's media: image grids of fixed frames (GT | baseline | each variant | error heat
 maps), the side-by-side light-sweep videos, stripe energy on the fixed frames, and the plots.
 
-Every variant is rebuilt from its run folder (:func:`neutex.eval.evaluate.load_run`) with the
+Every variant is rebuilt from its run folder (:func:`neutex.run.load_run`) with the
 checkpoint the suite evaluates. The fixed frames are the same (view, light) pairs for every
 variant of a split (chosen evenly through each bucket's sorted pairs).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
+import torch
 
-from neutex.render.video import caption, hstack, to_uint8, write_png, write_video
+from neutex.capture.imageio import write_png_codes
+from neutex.color import tonemap
+from neutex.data.splits import BUCKETS
+from neutex.errors import CheckpointError
+from neutex.eval.baseline import NearestLightBaseline
+from neutex.eval.metrics import image_metrics, stripe_energy
+from neutex.eval.plots import plot_epoch_curves, plot_temporal
+from neutex.jsonio import read_json_object
+from neutex.render.video import caption, error_heatmap, hstack, to_uint8, write_video
+from neutex.report.figures import (
+    plot_bucket_bars,
+    plot_stripes,
+    plot_temporal_epochs,
+    plot_training_loss,
+    plot_val_psnr,
+)
 from neutex.run.evaluate import measure_sweep, sweep_jobs
 from neutex.run.load import load_run, read_metrics
 
 FILES = "report_files"
+#: frames per sweep video at most: the same frames as ``neutex render RUN --kind sequence
+#: --frames SWEEP_MAX_FRAMES`` (one stride, :func:`~neutex.run.evaluate.sweep_jobs`).
+SWEEP_MAX_FRAMES = 96
 #: upscale small renders to at least this many pixels per side in grids and videos.
 MIN_PANEL = 128
 
@@ -132,10 +150,10 @@ def _load_variants(summary: dict, variants, device: str, log) -> dict[str, Any]:
     return loaded
 
 
-def _predict_pairs(lr, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _predict_pairs(run, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(pred, gt, mask) for ``pairs`` of a loaded run: ``(N, H, W, 3)`` float32 linear, ``(N, H, W)`` bool."""
     preds, gts, masks = [], [], []
-    for batch, p in lr.renderer(8).pairs(lr.data, pairs):
+    for batch, p in run.renderer(8).pairs(run.data, pairs):
         preds.append(p.permute(0, 2, 3, 1).cpu().numpy())
         gts.append((batch["target"] * batch["mask"]).permute(0, 2, 3, 1).cpu().numpy())
         masks.append(batch["mask"][:, 0].cpu().numpy() > 0)
@@ -144,11 +162,6 @@ def _predict_pairs(lr, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
 
 def _frame_metrics(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray, white: float) -> tuple[float, float]:
     """(PSNR, stripe energy on tone-mapped values) of one frame."""
-    import torch
-
-    from neutex.color import tonemap
-    from neutex.eval.metrics import image_metrics, stripe_energy
-
     p = torch.from_numpy(pred).permute(2, 0, 1)[None].float()
     g = torch.from_numpy(gt).permute(2, 0, 1)[None].float()
     m = torch.from_numpy(mask)[None, None]
@@ -159,10 +172,6 @@ def _frame_metrics(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray, white: fl
 
 def _grids(summary: dict, loaded: dict, files: Path, k: int, log) -> None:
     """Image grids per split and bucket; fills summary['fixed_frames'], ['stripes'] and the grid files."""
-    from neutex.data.splits import BUCKETS
-    from neutex.eval.reference import Baseline
-    from neutex.render.video import error_heatmap, to_uint8
-
     groups: dict[str, list[str]] = {}
     for v in summary["variants"]:
         groups.setdefault(v["split"], []).append(v["name"])
@@ -173,7 +182,7 @@ def _grids(summary: dict, loaded: dict, files: Path, k: int, log) -> None:
     for split, names in groups.items():
         ref = loaded[names[0]]
         data, white = ref.data, ref.white
-        base = Baseline(data)
+        base = NearestLightBaseline(data)
         fixed[split] = {}
         grid_files[split] = {}
         for bucket in BUCKETS:
@@ -212,11 +221,9 @@ def _grids(summary: dict, loaded: dict, files: Path, k: int, log) -> None:
                 cells.append(row)
                 subs.append(sub)
                 rows.append(f"{data.view_ids[v]}\n{data.light_ids[l]}")
-            from neutex.render.video import write_png
-
             img = labelled_grid(cells, cols, rows, subs)
             rel = f"{FILES}/grid_{split}_{bucket}.png"
-            write_png(img, files / Path(rel).name)
+            write_png_codes(files / Path(rel).name, img)
             grid_files[split][bucket] = rel
         log(f"  grids for split {split}: {', '.join(grid_files[split])}")
     for name, s in stripes.items():
@@ -227,10 +234,18 @@ def _grids(summary: dict, loaded: dict, files: Path, k: int, log) -> None:
     summary["report"]["files"]["grids"] = grid_files
 
 
-def _videos(summary: dict, loaded: dict, files: Path, log, max_sequences: int = 2, max_frames: int = 96) -> None:
-    """One side-by-side video per ground-truth sequence: GT | each variant. The sweeps are the
-    ones ``neutex eval`` and ``neutex render --kind sequence --frames N`` measure
-    (:func:`~neutex.run.evaluate.sweep_jobs`: one stride, the same frames)."""
+def sweep_videos(summary: dict, loaded: dict, files: Path, log, max_sequences: int = 2,
+                 max_frames: int = SWEEP_MAX_FRAMES) -> None:
+    """One side-by-side video per ground-truth sequence (at most ``max_sequences``): GT | each
+    variant, into ``files``, recorded in ``summary["report"]["files"]["videos"]`` with each
+    variant's temporal metrics. The sweeps are the ones ``neutex render --kind sequence
+    --frames max_frames`` measures (:func:`~neutex.run.evaluate.sweep_jobs`: one stride, the
+    same frames, the same metrics; a test pins it).
+
+    Args:
+        summary: needs ``variants`` (their ``name``) and ``report.files``.
+        loaded: ``{variant name: LoadedRun}``.
+    """
     names = [v["name"] for v in summary["variants"]]
     ref = loaded[names[0]]
     out = []
@@ -240,8 +255,8 @@ def _videos(summary: dict, loaded: dict, files: Path, log, max_sequences: int = 
         f = max(1, math.ceil(MIN_PANEL / h))
         panels, held, metrics = [], [], {}
         for n in names:
-            lr = loaded[n]
-            m = measure_sweep(lr.renderer(8), lr.data, job)
+            run = loaded[n]
+            m = measure_sweep(run.renderer(8), run.data, job)
             if not panels and m["gt"] is not None:
                 panels.append(("ground truth", to_uint8(m["gt"], ref.white)))
             panels.append((n, to_uint8(m["pred"], ref.white)))
@@ -252,7 +267,7 @@ def _videos(summary: dict, loaded: dict, files: Path, log, max_sequences: int = 
         rel = f"{FILES}/sweep_{job.name}.mp4"
         write_video(frames, files / Path(rel).name, fps=min(float(job.fps), 12.0))
         poster = f"{FILES}/sweep_{job.name}_poster.png"
-        write_png(frames[len(frames) // 3], files / Path(poster).name)
+        write_png_codes(files / Path(poster).name, frames[len(frames) // 3])
         out.append({"name": job.name, "file": rel, "poster": poster, "view": ref.data.view_ids[job.view],
                     "frames": len(job.sources), "sequence_frames": None if job.gt_index is None else
                     [int(i) for i in job.gt_index], "ground_truth": job.sequence is not None,
@@ -267,9 +282,6 @@ def _rel(path: Path) -> str:
 
 
 def _plots(summary: dict, out: Path, files: Path) -> None:
-    from neutex.eval.plots import plot_epoch_curves, plot_temporal
-    from neutex.report.figures import plot_bucket_bars, plot_stripes, plot_temporal_epochs, plot_training_loss, plot_val_psnr
-
     P = summary["report"]["files"]["plots"] = {}
     loss, per_epoch = {}, {}
     for v in summary["variants"]:
@@ -298,7 +310,7 @@ def _plots(summary: dict, out: Path, files: Path) -> None:
             P["epoch_curves"][v["name"]] = _rel(plot_epoch_curves(
                 rows, files / f"epochs_{v['name']}.png", title=f"{v['name']}: PSNR and sweep temporal metrics per epoch"
             ))
-        ev = json.loads((out / v["run"] / "eval.json").read_text()) if (out / v["run"] / "eval.json").is_file() else {}
+        ev = read_json_object(out / v["run"] / "eval.json", CheckpointError, default={})
         P["temporal"][v["name"]] = {}
         for seq, t in (ev.get("temporal") or {}).items():
             curves = (ev.get("temporal_curves") or {}).get(seq)
@@ -326,7 +338,7 @@ def render_report_media(out: str | Path, summary: dict, variants, device: str = 
     k = int(summary.get("suite", {}).get("definition", {}).get("frames_per_bucket", 2))
     # render into the temp folder under the final relative names, then swap it in
     _grids(summary, loaded, tmp, k, log)
-    _videos(summary, loaded, tmp, log)
+    sweep_videos(summary, loaded, tmp, log)
     _plots(summary, out, tmp)
     if files.exists():
         shutil.rmtree(files)

@@ -24,7 +24,7 @@ def measure_pairs(renderer: FrameRenderer, data, pairs: np.ndarray, white: float
                   progress: Callable[[int], Any] | None = None) -> tuple[dict[str, float], dict[str, float] | None]:
     """Masked image metrics (:func:`~neutex.eval.metrics.image_metrics`, aggregated) of the
     model behind ``renderer`` on ``pairs``, and of ``baseline`` (an object with
-    ``predict(view, light) -> (3, H, W)`` linear, e.g. :class:`~neutex.eval.reference.Baseline`)
+    ``predict(view, light) -> (3, H, W)`` linear, e.g. :class:`~neutex.eval.baseline.NearestLightBaseline`)
     on the same images.
 
     Args:
@@ -139,15 +139,29 @@ def sweep_jobs(data, max_frames: int | None = None, seen_first: bool = False, ci
 
 @torch.no_grad()
 def measure_sweep(renderer: FrameRenderer, data, job: SweepJob) -> dict[str, Any]:
-    """Render a sweep and measure it.
+    """Render a sweep and measure it (:func:`measure_frames`).
 
     Returns:
         ``{"pred": (T, 3, H, W) float32 linear on the CPU, "gt": same or None, "mask": (H, W)
         bool, "temporal": temporal_metrics(...) dict (with "curves"), "view": id,
         "held_out_view": bool, "frames": T}``.
     """
-    mask = torch.from_numpy(np.array(data.mask[job.view], bool))
     pred = torch.cat([f.cpu() for f in renderer.sweep(data, job.view, job.sources, job.intensities)])
+    return measure_frames(data, job, pred)
+
+
+def measure_frames(data, job: SweepJob, pred: torch.Tensor) -> dict[str, Any]:
+    """Temporal metrics (:func:`~neutex.eval.temporal.temporal_metrics`) of a sweep's frames,
+    rendered already (``neutex render`` streams them to the video encoder as they come),
+    against the job's ground truth when it has one.
+
+    Args:
+        pred: ``(T, 3, H, W)`` linear frames of ``job`` on the CPU, 0 off the mask.
+
+    Returns:
+        what :func:`measure_sweep` returns.
+    """
+    mask = torch.from_numpy(np.array(data.mask[job.view], bool))
     gt = job.ground_truth(mask)
     tm = temporal_metrics(pred, gt, mask, fps=job.fps, periodic=job.periodic)
     tm["view"] = data.view_ids[job.view]

@@ -4,18 +4,19 @@ with a checkpoint's weights, device, precision and the shadow caster its inputs 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from neutex.capture.mesh import load_mesh
 from neutex.config import config_from_dict
 from neutex.data.prepared import PreparedData
 from neutex.device import autocast_dtype, pick_device
 from neutex.errors import CheckpointError, ConfigError
-from neutex.jsonio import read_json_object
+from neutex.gbuffer.shadow import ShadowCaster
+from neutex.jsonio import read_json_lines, read_json_object
 from neutex.run.checkpoint import load_checkpoint, resolve_checkpoint, state_dict_mismatch
 from neutex.run.predict import FrameRenderer
 from neutex.train.config import TrainConfig
@@ -32,10 +33,6 @@ def open_shadows(data, needed: bool, log=None):
             log("shadows: the dataset has no mesh (its G-buffers were given), so the radiance cues carry attached "
                 "shadows only")
         return None
-    from neutex.capture.mesh import load_mesh
-    # moderngl (OpenGL) is heavy and optional: imported only when shadows are used
-    from neutex.gbuffer.shadow import ShadowCaster
-
     return ShadowCaster(load_mesh(data.mesh_path))
 
 
@@ -136,13 +133,6 @@ def load_run(run: str | Path, checkpoint: str | int = "best", device: str = "aut
 
 
 def read_metrics(run: str | Path) -> list[dict[str, Any]]:
-    """The lines of ``RUN/metrics.jsonl`` (a torn last line, from an interruption, is skipped)."""
-    path = Path(run) / "metrics.jsonl"
-    rows = []
-    if path.is_file():
-        for line in path.read_text().splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return rows
+    """The rows of ``RUN/metrics.jsonl`` (``[]`` before the first; a torn last line, from an
+    interruption, is skipped; a damaged line before it is a :class:`CheckpointError`)."""
+    return read_json_lines(Path(run) / "metrics.jsonl", CheckpointError)

@@ -16,7 +16,7 @@ import torch
 
 from neutex.check import check_shape
 from neutex.color import Encoding, decode_target
-from neutex.data.loader import GBufferTensors, geometry_batch, set_light
+from neutex.data.loader import GBufferTensors, PairLoader, geometry_batch, set_light
 from neutex.device import autocast
 from neutex.errors import DataError
 
@@ -29,7 +29,7 @@ def _as_sources(sources, device) -> torch.Tensor:
 
 def _tensors(source, device) -> GBufferTensors:
     """A :class:`~neutex.data.loader.GBufferTensors` from one or a PreparedData (cached there)."""
-    return source if isinstance(source, GBufferTensors) else source.tensors(device)
+    return source if isinstance(source, GBufferTensors) else GBufferTensors.of(source, device)
 
 
 class FrameRenderer:
@@ -94,8 +94,6 @@ class FrameRenderer:
             with saturated pixels excluded, ``view``, ``light``) and ``(B, 3, H, W)`` float32
             linear predictions, 0 off the mask.
         """
-        from neutex.data.loader import PairLoader
-
         loader = PairLoader(data, pairs, batch_size=self.batch_size, shuffle=False, seed=0, device=self.device,
                             shadows=self.shadows)
         for batch in loader:

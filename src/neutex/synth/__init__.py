@@ -1,20 +1,43 @@
 """Synthetic captures: procedural meshes and SVBRDF textures rendered with Mitsuba 3 on a
-virtual light stage (``neutex synth``). Mitsuba is imported only inside functions."""
+virtual light stage (``neutex synth``). Mitsuba is imported only inside functions.
 
-from neutex.synth.config import DEFAULT_PRESET, PRESETS, SynthConfig, preset_config
-from neutex.synth.mesh import ProceduralMesh, lathe_mesh, make_egg_mesh, make_mesh, make_vase_mesh, write_obj
-from neutex.synth.render import bench_synth, render_aovs, synthesize
-from neutex.synth.scene import build_aov_scene_dict, build_scene_dict, sensor_dict, to_mitsuba
-from neutex.synth.stage import light_stage_positions, pick_sweep_cameras, sweep_positions, turntable_cameras
-from neutex.synth.textures import Textures, make_textures
-from neutex.synth.variant import choose_variant, current_variant, probe_llvm, resolve_variant, set_variant
+Every name is imported on first use (:func:`neutex.lazy.lazy_exports`), so
+``import neutex.synth`` stays light.
+"""
 
-__all__ = [
-    "DEFAULT_PRESET", "PRESETS", "SynthConfig", "preset_config",
-    "ProceduralMesh", "lathe_mesh", "make_egg_mesh", "make_mesh", "make_vase_mesh", "write_obj",
-    "bench_synth", "render_aovs", "synthesize",
-    "build_aov_scene_dict", "build_scene_dict", "sensor_dict", "to_mitsuba",
-    "light_stage_positions", "pick_sweep_cameras", "sweep_positions", "turntable_cameras",
-    "Textures", "make_textures",
-    "choose_variant", "current_variant", "probe_llvm", "resolve_variant", "set_variant",
-]
+from __future__ import annotations
+
+from neutex.lazy import lazy_exports
+
+_LAZY = {
+    "DEFAULT_PRESET": "neutex.synth.config",
+    "preset_config": "neutex.synth.config",
+    "PRESETS": "neutex.synth.config",
+    "SynthConfig": "neutex.synth.config",
+    "lathe_mesh": "neutex.synth.mesh",
+    "make_egg_mesh": "neutex.synth.mesh",
+    "make_mesh": "neutex.synth.mesh",
+    "make_vase_mesh": "neutex.synth.mesh",
+    "ProceduralMesh": "neutex.synth.mesh",
+    "write_obj": "neutex.synth.mesh",
+    "bench_synth": "neutex.synth.render",
+    "render_aovs": "neutex.synth.render",
+    "synthesize": "neutex.synth.render",
+    "build_aov_scene_dict": "neutex.synth.scene",
+    "build_scene_dict": "neutex.synth.scene",
+    "sensor_dict": "neutex.synth.scene",
+    "to_mitsuba": "neutex.synth.scene",
+    "light_stage_positions": "neutex.synth.stage",
+    "pick_sweep_cameras": "neutex.synth.stage",
+    "sweep_positions": "neutex.synth.stage",
+    "turntable_cameras": "neutex.synth.stage",
+    "make_textures": "neutex.synth.textures",
+    "Textures": "neutex.synth.textures",
+    "choose_variant": "neutex.synth.variant",
+    "current_variant": "neutex.synth.variant",
+    "probe_llvm": "neutex.synth.variant",
+    "resolve_variant": "neutex.synth.variant",
+    "set_variant": "neutex.synth.variant",
+}
+
+__all__, __getattr__ = lazy_exports(__name__, _LAZY)

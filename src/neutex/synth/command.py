@@ -8,7 +8,11 @@ from typing import Annotated, Literal, Optional
 
 import tyro
 
+from neutex.capture.schema import load_capture
+from neutex.errors import ConfigError
 from neutex.synth.config import DEFAULT_PRESET, preset_config
+from neutex.synth.environment import render_environments
+from neutex.synth.render import synthesize
 
 # Flags left out are None and keep the preset's value.
 OptInt = Annotated[Optional[int], tyro.conf.arg(metavar="INT")]
@@ -76,18 +80,12 @@ class SynthCommand:
                              seed=self.seed, variant=self.variant, out=self.out)
 
     def main(self) -> None:
-        from neutex.capture import load_capture
-        from neutex.errors import ConfigError
-        from neutex.synth.render import synthesize
-
         if self.envmap_only or self.envmap:
             if not self.envmap:
                 raise ConfigError("envmap-only: give the maps with --envmap FILE ...")
             if self.envmap_views < 1 or self.envmap_spp < 1:
                 raise ConfigError("envmap-views, envmap-spp: must be at least 1")
         if self.envmap_only:
-            from neutex.synth.environment import render_environments
-
             render_environments(self.out, list(self.envmap), self.envmap_views, self.envmap_spp, self.envmap_rotate,
                                 self.variant or "auto", self.progress)
             return
@@ -103,7 +101,5 @@ class SynthCommand:
               f"sweeps/ ({sum(len(s.frames) for s in cap.sequences)} EXR in {len(cap.sequences)} sequences: "
               f"{', '.join(s.name for s in cap.sequences) or 'none'})")
         if self.envmap:
-            from neutex.synth.environment import render_environments
-
             render_environments(out, list(self.envmap), self.envmap_views, self.envmap_spp, self.envmap_rotate,
                                 cfg.variant, self.progress)

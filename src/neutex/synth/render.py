@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from neutex import __version__
 from neutex.capture.imageio import write_exr, write_png, write_png_codes
 from neutex.capture.schema import Camera, Capture, Frame, Light, Sequence, load_capture, save_capture
 from neutex.config import config_to_dict
@@ -171,8 +172,6 @@ def synthesize(cfg: SynthConfig, out: str | Path | None = None, *, progress: boo
     Returns:
         The capture folder.
     """
-    import neutex
-
     out = Path(out if out is not None else cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "capture.json").unlink(missing_ok=True)  # an interrupted run leaves no valid capture
@@ -258,7 +257,7 @@ def synthesize(cfg: SynthConfig, out: str | Path | None = None, *, progress: boo
     values = np.concatenate(exposure) if exposure else np.zeros(1)
     generator = {
         "tool": "neutex synth",
-        "neutex_version": neutex.__version__,
+        "neutex_version": __version__,
         "mitsuba_version": mi.__version__,
         "preset": cfg.name,
         "variant": variant,

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from neutex.capture.schema import Camera, look_at, pinhole_K
+from neutex.data.splits import make_split
 
 #: Cube faces in light-id order: (normal axis, sign).
 CUBE_FACES = ((0, 1.0), (0, -1.0), (1, 1.0), (1, -1.0), (2, 1.0), (2, -1.0))
@@ -104,8 +105,6 @@ def pick_sweep_cameras(view_ids: list[str], light_ids: list[str], count: int) ->
         >>> pick_sweep_cameras([f"cam{i:02d}" for i in range(8)], ["L0", "L1"], 2)
         ['cam04', 'cam00']
     """
-    from neutex.data.splits import make_split
-
     split = make_split(list(view_ids), list(light_ids), 7 / 8, 7 / 8, seed=0)
     held, seen = list(split.held_out_views), list(split.seen_views)
     order: list[str] = []

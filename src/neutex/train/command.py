@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from neutex.config import config_from_dict, config_to_dict
 from neutex.train.config import TrainConfig
 
 
@@ -17,7 +18,7 @@ class TrainCommand(TrainConfig):
     """
 
     def main(self) -> None:
-        from neutex.config import config_from_dict, config_to_dict
+        # heavy (torch and what it drives): imported only when the command runs
         from neutex.train.trainer import Trainer
 
         cfg = config_from_dict(TrainConfig, config_to_dict(self))  # a plain TrainConfig, validated

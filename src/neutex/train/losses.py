@@ -23,9 +23,12 @@ from torch import nn
 from neutex.check import check_shape
 from neutex.color import Encoding, encode_target, linear_to_srgb
 from neutex.errors import ConfigError, DataError, DependencyError
+from neutex.eval.metrics import masked_mean, ssim
 from neutex.train.vgg import (
     NO_WEIGHTS_HINT,
+    PIX2PIXHD_VGG_WEIGHTS,
     VGG19_LAYERS,
+    VGG_BLOCK_END_LAYERS,
     VGG19Features,
     VGGLayer,
     find_vgg_weights,
@@ -37,10 +40,6 @@ from neutex.train.vgg import (
 PerceptualMode = Literal["auto", "vgg", "random", "off"]
 GanLoss = Literal["lsgan", "hinge"]
 
-#: the origin's (and pix2pixHD's) VGG19 layers and weights.
-ORIGIN_VGG_LAYERS: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_4", "relu4_4", "relu5_4")
-ORIGIN_VGG_WEIGHTS: tuple[float, ...] = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)
-
 
 # ----------------------------------------------------------------------------- pixel losses
 
@@ -49,8 +48,6 @@ def _safe_masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Batch mean of :func:`neutex.eval.metrics.masked_mean` over the samples whose mask is not
     empty (an empty-mask sample contributes nothing, and no NaN reaches the gradient); 0 with a
     gradient path when every mask is empty."""
-    from neutex.eval.metrics import masked_mean
-
     nonempty = mask.flatten(1).amax(1) > 0                        # (B,)
     safe_mask = torch.where(nonempty[:, None, None, None], mask.to(x.dtype), torch.ones_like(mask, dtype=x.dtype))
     per = masked_mean(x, safe_mask)                               # finite for every sample
@@ -255,9 +252,10 @@ class LossConfig:
     """Weight of the VGG perceptual term."""
     vgg_weights: Path | None = None
     """torchvision VGG19 ImageNet weight file (vgg19-dcbb9e9d.pth); None: torch's hub cache."""
-    vgg_layers: tuple[VGGLayer, ...] = ORIGIN_VGG_LAYERS  # type: ignore[assignment]
-    """VGG19 relu layers compared (the network stops after the deepest)."""
-    vgg_layer_weights: tuple[float, ...] = ORIGIN_VGG_WEIGHTS
+    vgg_layers: tuple[VGGLayer, ...] = VGG_BLOCK_END_LAYERS  # type: ignore[assignment]
+    """VGG19 relu layers compared (the network stops after the deepest); default the last relu
+    of each block (the origin, like pix2pixHD, compares the first: relu1_1 ... relu5_1)."""
+    vgg_layer_weights: tuple[float, ...] = PIX2PIXHD_VGG_WEIGHTS
     """One weight per layer in vgg_layers (pix2pixHD's 1/32 ... 1)."""
     vgg_max_layer: VGGLayer | None = None
     """Drop the vgg_layers deeper than this one (and their weights): a one-flag way to save FLOPs."""
@@ -403,8 +401,6 @@ class RelightingLoss(nn.Module):
             total = total + cfg.perceptual_weight * p
             logs["perceptual"] = float(p.detach())
         elif self.resolved == "ssim" and cfg.ssim_weight > 0:
-            from neutex.eval.metrics import ssim
-
             ssim_pred = to_display(pred, self.encoding)
             s = ssim(ssim_pred, to_display(target, self.encoding).to(ssim_pred.dtype), mask, data_range=1.0)
             nonempty = mask.flatten(1).amax(1) > 0

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from neutex.check import check_shape
-from neutex.model.inputs import compute_inputs
+from neutex.model.inputs import compute_inputs, get_input
 
 #: ridge term of the per-texel normal equations, relative to the mean diagonal over all texels:
 #: keeps rarely lit lobes (a sharp specular cue that is zero almost everywhere) near zero.
@@ -147,8 +147,6 @@ def init_texture_from_photos(model, batches: Iterable[dict[str, torch.Tensor]]) 
     Returns:
         ``{"texels_seen": fraction of texels any pixel sampled, "mean_<cue>": mean reflectance}``.
     """
-    from neutex.model.inputs import get_input
-
     slots = [s for s in model.conditioning.slots
              if s.how == "multiply" and get_input(s.name).radiance and s.stop - s.start == 3]
     if not slots:

@@ -24,16 +24,19 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from neutex import __version__
+from neutex.capture.imageio import write_png_codes
 from neutex.color import encode_target
 from neutex.config import config_to_dict, save_config
-from neutex.data import PairLoader, PreparedData, set_light
+from neutex.data.loader import PairLoader, set_light
+from neutex.data.prepared import PreparedData
 from neutex.data.splits import BUCKETS
-from neutex.errors import CheckpointError, ConfigError, DataError, TrainingError
 from neutex.device import autocast, autocast_dtype, pick_device
+from neutex.errors import CheckpointError, ConfigError, DataError, TrainingError
 from neutex.eval.plots import plot_run_curves
+from neutex.jsonio import append_json_line
 from neutex.model.texture import texture_resolution_for
 from neutex.render.lights import jitter_sources, rotate_sources
-from neutex.render.video import caption, hstack, read_video, to_uint8, write_png, write_video
+from neutex.render.video import caption, hstack, read_video, to_uint8, write_video
 from neutex.run.checkpoint import (
     epoch_checkpoint_name,
     kill_point,
@@ -46,7 +49,7 @@ from neutex.run.checkpoint import (
     state_dict_mismatch,
 )
 from neutex.run.evaluate import SweepJob, held_out_psnr, measure_pairs, measure_sweep, sample_pairs, sweep_jobs
-from neutex.run.load import open_shadows, read_run_config
+from neutex.run.load import open_shadows, read_metrics, read_run_config
 from neutex.run.predict import FrameRenderer
 from neutex.train.config import TrainConfig
 from neutex.train.losses import masked_l1
@@ -399,8 +402,7 @@ class Trainer:
     # ------------------------------------------------------------------ loop
 
     def _log(self, row: dict[str, Any]) -> None:
-        with open(self.run / "metrics.jsonl", "a") as f:
-            f.write(json.dumps(row) + "\n")
+        append_json_line(self.run / "metrics.jsonl", row)
 
     def _end_of_epoch(self) -> None:
         e = self.epoch + 1
@@ -475,7 +477,8 @@ class Trainer:
                             self._log({"epoch": self.epoch + 1, "iteration": self.step, "kind": "train",
                                        "lr": self.sched.get_last_lr()[0], **logs})
                         if self.step % cfg.schedule.probe_every == 0:
-                            write_png(self.render_probe(), self.run / "videos" / "probe" / f"step-{self.step:09d}.png")
+                            write_png_codes(self.run / "videos" / "probe" / f"step-{self.step:09d}.png",
+                                            self.render_probe())
                         kill_point(f"step-{self.step}")
                         if cfg.schedule.stop_after is not None and self.step >= cfg.schedule.stop_after:
                             raise _StopAfter
@@ -490,6 +493,6 @@ class Trainer:
 
         if not interrupted:
             self._finish_videos()
-            plot_run_curves(self.run)
+            plot_run_curves(read_metrics(self.run), self.run)
             self.console.print(f"done: {escape(str(self.run))}")
         return self.run

@@ -48,6 +48,14 @@ def _layer_indices() -> dict[str, int]:
 VGG19_LAYERS: dict[str, int] = _layer_indices()
 assert tuple(VGG19_LAYERS) == get_args(VGGLayer)
 
+#: the last relu of each of VGG19's five blocks: neutex's default perceptual layers.
+VGG_BLOCK_END_LAYERS: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_4", "relu4_4", "relu5_4")
+#: the first relu of each block: pix2pixHD's VGGLoss (``features[0:30]`` cut into five
+#: slices), which the origin's perceptual loss uses (:mod:`neutex.bench.origin`).
+PIX2PIXHD_VGG_LAYERS: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+#: pix2pixHD's (and the origin's) per-layer weights, shallow to deep; neutex uses them with its layers.
+PIX2PIXHD_VGG_WEIGHTS: tuple[float, ...] = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 

@@ -11,7 +11,6 @@ full resolution.
 
 from __future__ import annotations
 
-import math
 import socket
 import threading
 import time

@@ -59,15 +59,15 @@ class ViewCommand:
         check_port(self.host, self.port)  # before the model loads: a taken port fails at once
         if self.threads:
             torch.set_num_threads(self.threads)
-        lr = load_run(self.run, self.checkpoint, self.device, self.data,
+        loaded = load_run(self.run, self.checkpoint, self.device, self.data,
                       log=lambda s: con.print(f"[yellow]{s}[/]", highlight=False))
         maps = {}
         for p in self.envmap:
-            e = read_envmap(p, lr.data.up)
+            e = read_envmap(p, loaded.data.up)
             maps[e.name] = e
-        engine = ViewerEngine(lr, autocast_dtype(self.precision, lr.device), envmaps=maps)
+        engine = ViewerEngine(loaded, autocast_dtype(self.precision, loaded.device), envmaps=maps)
         app = ViewerApp(engine, self.host, self.port, self.resolution, self.moving_resolution, self.envmap_samples)
-        con.print(f"[green]neutex view[/]: {self.run} ({lr.checkpoint.name}, epoch {lr.epoch}) at "
+        con.print(f"[green]neutex view[/]: {self.run} ({loaded.checkpoint.name}, epoch {loaded.epoch}) at "
                   f"http://{self.host}:{app.port} — Ctrl-C to stop", highlight=False, soft_wrap=True)
         try:
             while True:

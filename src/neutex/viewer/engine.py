@@ -116,24 +116,24 @@ class ViewerEngine:
     """Renders frames of a loaded run (:class:`neutex.run.LoadedRun`) for the viewer.
 
     Args:
-        lr: the run.
+        loaded: the run.
         amp: autocast dtype (``torch.bfloat16`` on the CPU: about twice as fast), or None.
         cache_size: camera poses kept (G-buffers + sampled texture).
         envmaps: extra maps by name (:class:`neutex.envmap.EnvMap`); the procedural presets and
             the dataset's environments are always offered.
     """
 
-    def __init__(self, lr, amp: torch.dtype | None = torch.bfloat16, cache_size: int = 16,
+    def __init__(self, loaded, amp: torch.dtype | None = torch.bfloat16, cache_size: int = 16,
                  envmaps: dict[str, Any] | None = None) -> None:
         from neutex.envmap import PRESET_NAMES, make_envmap
         from neutex.render.envlight import reference_irradiance
 
-        self.lr = lr
-        self.data = lr.data
-        self.model = lr.model.eval()
-        self.device = lr.device
+        self.loaded = loaded
+        self.data = loaded.data
+        self.model = loaded.model.eval()
+        self.device = loaded.device
         self.amp = amp
-        self.white = float(lr.white)
+        self.white = float(loaded.white)
         self.cache_size = cache_size
         self._cache: OrderedDict[Any, ViewCache] = OrderedDict()
         self._rasters: dict[int, Any] = {}
@@ -181,7 +181,7 @@ class ViewerEngine:
                 return self._cache[key]
             if key[0] == "view":
                 view = int(camera)
-                t = self.data.tensors(self.device)
+                t = GBufferTensors.of(self.data, self.device)
                 cam = self.data.cameras[view]
                 b = geometry_batch(t, torch.tensor([view]), torch.zeros(1, 4), self.device)
             else:
@@ -219,7 +219,7 @@ class ViewerEngine:
 
     def shadows(self):
         """This thread's shadow caster when the model uses cast shadows, else None."""
-        if getattr(self.lr, "shadows", None) is None:
+        if getattr(self.loaded, "shadows", None) is None:
             return None
         key = threading.get_ident()
         if key not in self._shadows:
@@ -276,7 +276,7 @@ class ViewerEngine:
             batch = set_light(batch, s, torch.as_tensor(np.array(inten[i:i + b], np.float32)), shadows)
             with autocast(self.device, self.amp):
                 pred = self.model.render(vc.features, batch) if vc.features is not None else self.model(batch)
-            pred = decode_target(pred.float(), self.lr.encoding) * batch["mask"]
+            pred = decode_target(pred.float(), self.loaded.encoding) * batch["mask"]
             if weights is not None:
                 pred = pred * torch.as_tensor(weights[i:i + b], dtype=torch.float32, device=pred.device)[:, :, None, None]
             out += pred.sum(0)
@@ -354,7 +354,7 @@ class ViewerEngine:
             job = next(j for j in sweep_jobs(self.data) if j.name == name)
             from neutex.run.predict import FrameRenderer
 
-            renderer = FrameRenderer(self.model, self.lr.encoding, self.device, self.amp, 8, self.shadows())
+            renderer = FrameRenderer(self.model, self.loaded.encoding, self.device, self.amp, 8, self.shadows())
             m = measure_sweep(renderer, self.data, job)
             err = frame_errors(m["pred"], m["gt"], m["mask"], self.white)
             curves = m["temporal"]["curves"]

@@ -8,6 +8,9 @@ from typing import Annotated, Optional, Union
 
 import tyro
 
+from neutex.capture.importers.diligent import import_diligent
+from neutex.errors import ConfigError
+
 
 @dataclass
 class DiligentImport:
@@ -28,8 +31,6 @@ class DiligentImport:
 
     def main(self) -> None:
         from rich.progress import Progress
-
-        from neutex.capture.importers.diligent import import_diligent
 
         with Progress(transient=True) as bar:
             task = bar.add_task("importing images", total=None)
@@ -61,7 +62,5 @@ class ImportCommand:
 
     def main(self) -> None:
         if self.dataset is None:  # not reachable from the command line
-            from neutex.errors import ConfigError
-
             raise ConfigError("import: no dataset given", hint="neutex import diligent SRC --out DIR")
         self.dataset.main()

@@ -1,4 +1,4 @@
-"""A pure-numpy reference rasterizer (tiny images only): the ground truth the GL path is
+"""The numpy oracle rasterizer (tiny images only): the ground truth the GL path is
 tested against. Same conventions: pixel centres at integer coordinates, row 0 at the top,
 perspective-correct interpolation, nearest surface wins."""
 
@@ -10,7 +10,7 @@ from neutex.capture.mesh import Mesh
 from neutex.gbuffer.projection import camera_points, depth_range, project_points
 
 
-def rasterize_reference(mesh: Mesh, camera) -> dict[str, np.ndarray]:
+def rasterize_oracle(mesh: Mesh, camera) -> dict[str, np.ndarray]:
     """Same output as :func:`~neutex.gbuffer.rasterize_gbuffers`, computed with barycentric
     coordinates at pixel centres, in float64, one triangle at a time (slow: tests only).
 
@@ -19,7 +19,7 @@ def rasterize_reference(mesh: Mesh, camera) -> dict[str, np.ndarray]:
         >>> from neutex.capture import Camera
         >>> quad = Mesh([[0, 0, 1], [3, 0, 1], [3, 3, 1], [0, 3, 1]], [[0, 1, 2], [0, 2, 3]])
         >>> cam = Camera("o", 4, 4, np.eye(4), model="orthographic", scale=(1.0, 1.0), center=(0.0, 0.0))
-        >>> rasterize_reference(quad, cam)["mask"].sum()  # pixel centres 0..3 inside [0, 3]²
+        >>> rasterize_oracle(quad, cam)["mask"].sum()  # pixel centres 0..3 inside [0, 3]²
         np.int64(16)
     """
     mesh = mesh.with_normals()

@@ -1,0 +1,73 @@
+"""The one evaluator: every path that measures a model measures it the same way.
+
+- ``neutex eval`` (:func:`~neutex.eval.evaluate.evaluate_buckets`) on the trainer's validation
+  images gives the numbers the trainer logged for the same checkpoint;
+- the report's sweep video and ``neutex render RUN --kind sequence --frames N`` are the same
+  frames of the same sequence with the same temporal metrics.
+"""
+
+import io
+import math
+
+import pytest
+from rich.console import Console
+
+from neutex.data.synthetic import write_synthetic_prepared
+from neutex.eval.evaluate import evaluate_buckets
+from neutex.model.config import ModelConfig
+from neutex.render.config import RenderConfig
+from neutex.render.pipeline import render_video
+from neutex.report.media import SWEEP_MAX_FRAMES, sweep_videos
+from neutex.run.load import load_run, read_metrics
+from neutex.train.config import DataConfig, ScheduleConfig, TrainConfig
+from neutex.train.losses import LossConfig
+from neutex.train.trainer import Trainer
+
+#: a ground-truth sweep longer than the report's cap, so both sides subsample it.
+SEQUENCE_FRAMES = 2 * SWEEP_MAX_FRAMES + 7
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """``(trainer, run folder)``: one epoch of a tiny model on a 4-view sphere with a long sweep."""
+    root = tmp_path_factory.mktemp("evaluate")
+    data = write_synthetic_prepared(root / "prep", views=4, lights=8, res=16, sequence_frames=SEQUENCE_FRAMES)
+    cfg = TrainConfig(out=root / "run", data=DataConfig(path=data), device="cpu", threads=1,
+                      model=ModelConfig(texture_res=16, unet_depth=2, unet_width=4, unet_max_width=8),
+                      loss=LossConfig(perceptual="off"),
+                      schedule=ScheduleConfig(epochs=1, pairs_per_epoch=3, val_images=3, sweep_frames=6,
+                                              probe_every=100))
+    trainer = Trainer(cfg, console=Console(file=io.StringIO()))
+    return trainer, trainer.train()
+
+
+def test_neutex_eval_and_the_trainers_validation_agree(trained):
+    trainer, run = trained
+    logged = [r for r in read_metrics(run) if r["kind"] == "val"][-1]["buckets"]
+    measured, _ = evaluate_buckets(load_run(run, "last", "cpu"), pairs=trainer.val_pairs)
+    assert set(measured) == set(logged) == set(trainer.val_pairs)
+    for bucket, row in logged.items():
+        assert measured[bucket]["n"] == row["n"] == len(trainer.val_pairs[bucket])
+        for key in ("mae", "mse", "psnr", "ssim", "psnr_tonemapped"):
+            assert math.isfinite(row[key])
+            assert measured[bucket][key] == pytest.approx(row[key], rel=1e-5, abs=1e-7), (bucket, key)
+
+
+def test_the_reports_sweep_is_the_one_neutex_render_writes(trained, tmp_path):
+    _, run = trained
+    summary = {"variants": [{"name": "a"}], "report": {"files": {}}}
+    sweep_videos(summary, {"a": load_run(run, "last", "cpu")}, tmp_path, log=lambda s: None)
+    (video,) = summary["report"]["files"]["videos"]
+    res = render_video(RenderConfig(run=run, out=tmp_path / "seq.mp4", kind="sequence", frames=SWEEP_MAX_FRAMES,
+                                    checkpoint="last", device="cpu"))
+    rendered = res.summary
+    assert rendered["sequence"] == video["name"] == "sweep"
+    assert rendered["sequence_frames"] == video["sequence_frames"]
+    assert 1 < len(video["sequence_frames"]) <= SWEEP_MAX_FRAMES < SEQUENCE_FRAMES
+    report_tm, render_tm = video["temporal"]["a"], rendered["temporal"]
+    assert set(report_tm) == set(render_tm)
+    for key, value in report_tm.items():
+        if isinstance(value, float):
+            assert render_tm[key] == pytest.approx(value, rel=1e-6, abs=1e-9), key
+        else:
+            assert render_tm[key] == value, key
