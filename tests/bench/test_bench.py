@@ -33,7 +33,8 @@ def test_quick_bench_json_shape(tmp_path):
     argv = ["bench", "--quick", "--res", "32", "--inference-res", "32", "--inference-batch", "2",
             "--gan-steps", "True", "--repeats", "1", "--peak-sizes", "128",
             "--side-res", "32", "--synth-res", "16", "--synth-spp", "1", "--synth-images", "1",
-            "--gbuffer-frames", "2", "--loader-batches", "4", "--threads", "1", "--json", str(out)]
+            "--gbuffer-frames", "2", "--loader-batches", "4", "--threads", "1", "--modes", "neutex",
+            "--sweep-frames", "4", "--json", str(out)]
     threads = torch.get_num_threads()
     assert entrypoint(argv) == 0
     assert torch.get_num_threads() == threads  # the bench restores the process-wide setting
@@ -47,7 +48,7 @@ def test_quick_bench_json_shape(tmp_path):
 
     rows = doc["results"]
     names = {r["name"] for r in rows}
-    assert {"train_step", "origin_step", "renderer", "inference"} <= names
+    assert {"train_step", "origin_step", "renderer", "inference", "inputs", "sweep"} <= names
     # side benches either ran or say why not
     for side in ("synth", "gbuffer", "loader"):
         assert side in names or side in {s["name"] for s in doc["skipped"]}
@@ -60,25 +61,31 @@ def test_quick_bench_json_shape(tmp_path):
         assert list(r)[0] == "name"
 
     steps = [r for r in rows if r["name"] == "train_step"]
-    # quick: multiply only, fp32 and bf16; --gan-steps adds the GAN step
+    # the default model, fp32 and bf16; --gan-steps adds the GAN step
     assert {(r["precision"], r["gan"]) for r in steps} == {("fp32", False), ("bf16", False), ("fp32", True),
                                                             ("bf16", True)}
     for r in steps:
-        assert r["res"] == 32 and r["mode"] == "multiply" and r["perceptual"] == "vgg"
+        assert r["res"] == 32 and r["mode"] == "neutex" and r["perceptual"] == "vgg"
         assert SCHEMA_KEYS <= set(r)  # a train_step row has every key of DESIGN.md's shape
     assert {r["gan"] for r in rows if r["name"] == "origin_step"} == {False, True}
     renderer = [r for r in rows if r["name"] == "renderer"]
     assert {r["precision"] for r in renderer} == {"fp32", "bf16"} and all("gan" not in r for r in renderer)
     inf = [r for r in rows if r["name"] == "inference"]
     assert inf and all(r["batch"] == 2 and "speedup_vs_origin" in r for r in inf)
+    # the default model's inputs, as a fraction of its step, and a sweep with a shadow map per frame
+    inputs = {r["what"]: r for r in rows if r["name"] == "inputs"}
+    assert set(inputs) == {"cues", "cues+visibility (cached map)", "cues+visibility (new map)"}
+    assert all(0 < r["fraction_of_step"] < 1 for r in inputs.values())
+    sweeps = [r for r in rows if r["name"] == "sweep"]
+    assert {r["precision"] for r in sweeps} == {"fp32", "bf16"} and all(r["frames"] == 4 and r["shadows"] for r in sweeps)
 
 
 def test_config_defaults_and_errors():
     full = BenchConfig().resolve()
-    assert full.res == (128, 256) and full.modes == ("multiply", "concat") and full.gan_steps
+    assert full.res == (128, 256) and full.modes == ("neutex", "multiply", "concat") and full.gan_steps
     assert full.precisions == ("fp32", "bf16") and full.inference_res == 256
     quick = BenchConfig(quick=True).resolve()
-    assert quick.res == (128,) and quick.modes == ("multiply",) and not quick.gan_steps
+    assert quick.res == (128,) and quick.modes == ("neutex", "multiply") and not quick.gan_steps
     with pytest.raises(ConfigError, match="bench.res: 100 is not a power of two"):
         BenchConfig(res=(100,))
     with pytest.raises(ConfigError, match="bench.repeats: must be >= 1"):

@@ -10,7 +10,7 @@ from typing import Literal
 from neutex.errors import ConfigError
 
 Precision = Literal["fp32", "bf16"]
-Mode = Literal["multiply", "concat"]
+Mode = Literal["neutex", "multiply", "concat"]
 
 
 def _power_of_two(n: int) -> bool:
@@ -30,7 +30,8 @@ class BenchConfig:
     """Image resolutions of the training-step and renderer benches (powers of two >= 32).
     Default 128 256; quick 128."""
     modes: tuple[Mode, ...] | None = None
-    """Conditioning modes. Default multiply concat; quick multiply."""
+    """Models: neutex (the default: cues, shadows, residual), multiply / concat (the origin's exp1 /
+    exp2). Default all three; quick neutex multiply."""
     precisions: tuple[Precision, ...] | None = None
     """Precisions (bf16: autocast for the model and the VGG loss). Default fp32 bf16."""
     gan_steps: bool | None = None
@@ -53,6 +54,9 @@ class BenchConfig:
     """Run the side benches: synth (Mitsuba), gbuffer (OpenGL), loader."""
     side_res: int = 256
     """Resolution of the gbuffer and loader benches."""
+    sweep_frames: int | None = None
+    """Frames of the sweep bench (one view, the default model with shadows, a new light per
+    frame) at ``inference_res``. Default 360; quick 24."""
     synth_res: int = 128
     """Resolution of the synth bench."""
     synth_spp: int = 16
@@ -79,12 +83,13 @@ class BenchConfig:
                 raise ConfigError(f"bench.res: {r} is not a power of two >= 32 (the UNet has 5 levels and the "
                                   f"origin's log2(res))")
         for m in self.modes or ():
-            if m not in ("multiply", "concat"):
-                raise ConfigError(f"bench.modes: unknown conditioning {m!r} (known: multiply, concat)")
+            if m not in ("neutex", "multiply", "concat"):
+                raise ConfigError(f"bench.modes: unknown model {m!r} (known: neutex, multiply, concat)")
         for p in self.precisions or ():
             if p not in ("fp32", "bf16"):
                 raise ConfigError(f"bench.precisions: unknown precision {p!r} (known: fp32, bf16)")
         for name in ("repeats", "inference_batch", "synth_images", "gbuffer_frames", "loader_batches", "threads",
+                     "sweep_frames",
                      "synth_res", "synth_spp", "side_res"):
             v = getattr(self, name)
             if v is not None and v < 1:
@@ -108,7 +113,7 @@ class BenchConfig:
         return dataclasses.replace(
             self,
             res=res,
-            modes=self.modes or (("multiply",) if q else ("multiply", "concat")),
+            modes=self.modes or (("neutex", "multiply") if q else ("neutex", "multiply", "concat")),
             precisions=self.precisions or ("fp32", "bf16"),
             gan_steps=(not q) if self.gan_steps is None else self.gan_steps,
             repeats=self.repeats or (3 if q else 5),
@@ -118,6 +123,7 @@ class BenchConfig:
             synth_images=self.synth_images or (2 if q else 4),
             gbuffer_frames=self.gbuffer_frames or (20 if q else 50),
             loader_batches=self.loader_batches or (50 if q else 200),
+            sweep_frames=self.sweep_frames or (24 if q else 360),
         )
 
 

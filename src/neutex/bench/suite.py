@@ -28,12 +28,16 @@ from neutex.bench.origin import QUOTED_ORIGIN_MS, OriginStep
 from neutex.bench.side import bench_gbuffer, bench_loader
 from neutex.bench.timing import measure_peaks, summarize, time_interleaved
 from neutex.config import config_to_dict
-from neutex.data.loader import PairLoader
+from neutex.data.loader import PairLoader, set_light
 from neutex.data.prepared import PreparedData
 from neutex.data.synthetic import write_synthetic_prepared
 from neutex.errors import NeutexError
 from neutex.model.config import model_configs
 from neutex.model.flops import count_flops
+from neutex.model.inputs import compute_inputs
+from neutex.render.lights import circle_light_sources
+from neutex.run.load import open_shadows
+from neutex.run.predict import FrameRenderer
 from neutex.synth.render import bench_synth
 from neutex.train.config import DataConfig, ScheduleConfig, TrainConfig
 from neutex.train.losses import LossConfig
@@ -44,7 +48,8 @@ Log = Callable[[str], None]
 #: the goals the bench reports on (docs/bench.md), all stated at ``GOAL_RES``².
 GOAL_RES = 256
 GOALS = {"renderer_fraction_of_bf16_peak": 0.5, "inference_fps": 20.0, "train_step_speedup_vs_origin": 4.0,
-         "loader_samples_per_s": 300.0}
+         "loader_samples_per_s": 300.0, "inputs_fraction_of_step_at_most": 0.10,
+         "sweep_360_frames_seconds_at_most": 60.0}
 
 
 def _amp(precision: str):
@@ -170,8 +175,8 @@ def bench_train_steps(res: int, data_root: Path, work: Path, cfg: BenchConfig, l
             it = itertools.cycle(batches)
             fns[p] = (lambda tr=tr, it=it: tr.train_step(next(it)))
         origin = None
-        if cfg.origin:
-            origin = OriginStep(res, mode, gan)
+        if cfg.origin:  # the default model is compared with the origin's exp1 (multiply)
+            origin = OriginStep(res, "concat" if mode == "concat" else "multiply", gan)
             fns["origin"] = (lambda o=origin, it=itertools.cycle(batches): o(next(it)))
         t, gflop = _timed(fns, cfg)
         common = {"res": res, "mode": mode}
@@ -258,6 +263,74 @@ def bench_inference(res: int, data_root: Path, cfg: BenchConfig, log: Log) -> li
     return rows
 
 
+def bench_inputs(res: int, data_root: Path, cfg: BenchConfig, log: Log) -> list[dict[str, Any]]:
+    """What the default model's per-pixel inputs cost per training image (B = 1): the cues
+    (:func:`~neutex.model.inputs.compute_inputs`) and the cast-shadow visibility, with the
+    light's shadow map cached (training: the stage's lights repeat every epoch) and with a new
+    map per light (sweeps, novel lights). ``fraction_of_step``: of the default model's training
+    step at the same size and precision (filled in by :func:`summarize_ratios`)."""
+    data = PreparedData.open(data_root)
+    model_cfg = bench_model("neutex")
+    names = [s.name for s in model_cfg.slots()]
+    shadows = open_shadows(data, model_cfg.needs_visibility)
+    batch = next(iter(PairLoader(data, data.pairs("train")[:1], batch_size=1, shuffle=False)))
+    src = batch["light_source"]
+    fresh = itertools.count()
+
+    def new_light() -> torch.Tensor:  # a light no map was rendered for (a sweep's next frame)
+        k = next(fresh)
+        return src + torch.tensor([[1e-3 * (k % 997 + 1), 0.0, 0.0, 0.0]])
+
+    def cues():
+        return compute_inputs(batch, names)
+
+    fns: dict[str, Callable[[], Any]] = {"cues": cues}
+    if shadows is not None:
+        shadows.visibility(batch["position"], batch["normal"], src, batch["mask"])  # the map, cached
+
+        def cached():
+            b = set_light(batch, src, None, shadows)
+            return compute_inputs(b, names)
+
+        def uncached():
+            b = set_light(batch, new_light(), None, shadows)
+            return compute_inputs(b, names)
+
+        fns.update({"cues+visibility (cached map)": cached, "cues+visibility (new map)": uncached})
+    log(f"inputs {res}²: {', '.join(fns)}")
+    t, _ = _timed(fns, cfg)
+    rows = []
+    for k in fns:
+        row = _entry("inputs", t[k], None, res=res, mode="neutex", what=k, batch=1,
+                     shadow_map_res=shadows.resolution if shadows is not None else None)
+        rows.append(row)
+    return rows
+
+
+def bench_sweep(res: int, data_root: Path, cfg: BenchConfig, log: Log) -> list[dict[str, Any]]:
+    """A light sweep of ``cfg.sweep_frames`` frames at one view with the default model in bf16,
+    cast shadows on (a new shadow map per frame): what ``neutex render`` does, without the video
+    encoder. Reports seconds for the whole sweep (``seconds``) and frames per second."""
+    data = PreparedData.open(data_root)
+    model_cfg = bench_model("neutex")
+    model = model_cfg.setup("log").to(memory_format=torch.channels_last).eval()
+    shadows = open_shadows(data, model_cfg.needs_visibility)
+    n = cfg.sweep_frames
+    src = circle_light_sources(n, 3.0, 30.0, data.up)
+    rows = []
+    for p in cfg.precisions:
+        renderer = FrameRenderer(model, "log", "cpu", torch.bfloat16 if p == "bf16" else None, 8, shadows)
+        log(f"sweep {res}² x {n} frames, {p}")
+        with torch.inference_mode():
+            list(renderer.sweep(data, 0, src[:8]))  # warm-up
+            t0 = time.perf_counter()
+            frames = sum(f.shape[0] for f in renderer.sweep(data, 0, src))
+            dt = time.perf_counter() - t0
+        rows.append({"name": "sweep", "res": res, "mode": "neutex", "precision": p, "frames": frames,
+                     "seconds": dt, "ms": dt / frames * 1e3, "per_s": frames / dt, "shadows": shadows is not None})
+    return rows
+
+
 # ----------------------------------------------------------------------------- side benches
 
 
@@ -332,6 +405,13 @@ def summarize_ratios(rows: list[dict], peaks: dict[str, float]) -> tuple[dict, l
                     key = f"{r['res']}/{r['mode']}" + (f"/{'gan' if r['gan'] else 'nogan'}" if "gan" in r else "")
                     ratios.setdefault(f"{name}_bf16_speedup", {})[key] = r["ms"] / other["ms"]
 
+    for r in rows:
+        if r["name"] == "inputs":
+            step = _find(rows, name="train_step", res=r["res"], mode="neutex", precision="bf16", gan=False) or \
+                _find(rows, name="train_step", res=r["res"], mode="neutex", gan=False)
+            if step:
+                r["fraction_of_step"] = r["ms"] / step["ms"]
+                ratios.setdefault("inputs_fraction_of_step", {})[f"{r['res']}/{r['what']}"] = r["fraction_of_step"]
     goals = []  # the goals are stated at 256²; rows at other resolutions are not judged
     for r in rows:
         if r.get("res") != GOAL_RES:
@@ -346,11 +426,18 @@ def summarize_ratios(rows: list[dict], peaks: dict[str, float]) -> tuple[dict, l
             goals.append({"goal": "train_step_speedup_vs_origin", "res": GOAL_RES, "mode": r["mode"],
                           "precision": r["precision"], "value": r["speedup_vs_origin"],
                           "target": GOALS["train_step_speedup_vs_origin"]})
+        if r["name"] == "inputs" and "fraction_of_step" in r and "cached" in r["what"]:
+            goals.append({"goal": "inputs_fraction_of_step_at_most", "res": GOAL_RES, "value": r["fraction_of_step"],
+                          "target": GOALS["inputs_fraction_of_step_at_most"], "lower_is_better": True})
+        if r["name"] == "sweep" and r["precision"] == "bf16":
+            sec_360 = r["seconds"] * 360 / r["frames"]
+            goals.append({"goal": "sweep_360_frames_seconds_at_most", "res": GOAL_RES, "value": sec_360,
+                          "target": GOALS["sweep_360_frames_seconds_at_most"], "lower_is_better": True})
         if r["name"] == "loader":
             goals.append({"goal": "loader_samples_per_s", "res": GOAL_RES, "value": r["per_s"],
                           "target": GOALS["loader_samples_per_s"]})
     for g in goals:
-        g["met"] = bool(g["value"] >= g["target"])
+        g["met"] = bool(g["value"] <= g["target"]) if g.pop("lower_is_better", False) else bool(g["value"] >= g["target"])
     return ratios, goals
 
 
@@ -397,13 +484,16 @@ def _run_bench(cfg: BenchConfig, log: Log) -> dict[str, Any]:
 
         def dataset(res: int) -> Path:
             if res not in data:
-                data[res] = write_synthetic_prepared(work / f"prepared-{res}", views=4, lights=8, res=res)
+                data[res] = write_synthetic_prepared(work / f"prepared-{res}", views=4, lights=8, res=res, mesh=True)
             return data[res]
 
         for res in cfg.res:
             rows += bench_train_steps(res, dataset(res), work, cfg, log)
             rows += bench_renderer(res, cfg, log)
         rows += bench_inference(cfg.inference_res, dataset(cfg.inference_res), cfg, log)
+        if "neutex" in cfg.modes:
+            rows += bench_inputs(cfg.inference_res, dataset(cfg.inference_res), cfg, log)
+            rows += bench_sweep(cfg.inference_res, dataset(cfg.inference_res), cfg, log)
     skipped: list[dict[str, str]] = []
     if cfg.side:
         side_rows, skipped = bench_side(cfg, log)
@@ -451,5 +541,6 @@ def check_document(doc: dict[str, Any]) -> None:
                 raise ValueError(f"results[{i}] ({r['name']}).{k}: not positive: {r[k]}")
 
 
-__all__ = ["GOALS", "bench_inference", "bench_renderer", "bench_side", "bench_train_steps", "check_document",
+__all__ = ["GOALS", "bench_inference", "bench_inputs", "bench_renderer", "bench_side", "bench_sweep", "bench_train_steps",
+           "check_document",
            "cpu_name", "machine_info", "make_trainer", "run_bench", "summarize_ratios"]

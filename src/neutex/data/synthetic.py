@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from neutex.capture.mesh import Mesh, save_mesh
 from neutex.capture.schema import Camera, Light, look_at
 from neutex.data.prepared import PreparedWriter
 from neutex.data.splits import make_split
@@ -38,12 +39,15 @@ def lambert_shading(g: dict[str, np.ndarray], light: Light) -> np.ndarray:
 
 
 def write_synthetic_prepared(root: str | Path, views: int = 4, lights: int = 8, res: int = 32, seed: int = 0,
-                             view_fraction: float = 0.75, light_fraction: float = 0.75, sequence_frames: int = 0) -> Path:
+                             view_fraction: float = 0.75, light_fraction: float = 0.75, sequence_frames: int = 0,
+                             mesh: bool = False) -> Path:
     """Write a prepared dataset of a unit-albedo-textured sphere (radius 0.8 at the origin).
 
     Cameras are orthographic, on a ring at height 0.5 looking at the origin; lights are point
     lights on a sphere of radius 3. Images are Lambertian (albedo from a checker in uv) with the
     inverse-square falloff. ``sequence_frames`` > 0 adds a sequence ``sweep`` at view 0.
+    ``mesh`` also writes ``mesh.obj``, a tessellated sphere of the same radius, so that what
+    needs the mesh (shadow maps, orbits) works on it.
 
     Returns:
         ``root``.
@@ -99,4 +103,21 @@ def write_synthetic_prepared(root: str | Path, views: int = 4, lights: int = 8, 
     split = make_split([c.id for c in cams], [l.id for l in light_list], view_fraction, light_fraction, seed)
     w.finish(split, {"seed": seed, "view_fraction": view_fraction, "light_fraction": light_fraction, "source": "synthetic"},
              {"source": {"capture": None, "synthetic": True}})
+    if mesh:
+        save_mesh(sphere_mesh(radius), root / "mesh.obj")
     return root
+
+
+def sphere_mesh(radius: float, segments: int = 48) -> Mesh:
+    """A UV sphere (``segments`` around, ``segments / 2`` from pole to pole) with the dataset's
+    spherical uvs: u = 0.5 + atan2(y, x) / 2π, v = 0.5 + asin(z) / π."""
+    rings = segments // 2
+    th = np.linspace(-np.pi / 2, np.pi / 2, rings + 1)
+    ph = np.linspace(-np.pi, np.pi, segments + 1)
+    T, P = np.meshgrid(th, ph, indexing="ij")
+    n = np.stack([np.cos(T) * np.cos(P), np.cos(T) * np.sin(P), np.sin(T)], -1).reshape(-1, 3)
+    uv = np.stack([0.5 + P / (2 * np.pi), 0.5 + T / np.pi], -1).reshape(-1, 2)
+    idx = np.arange((rings + 1) * (segments + 1)).reshape(rings + 1, segments + 1)
+    a, b, c, d = idx[:-1, :-1], idx[:-1, 1:], idx[1:, :-1], idx[1:, 1:]
+    faces = np.concatenate([np.stack([a, b, d], -1).reshape(-1, 3), np.stack([a, d, c], -1).reshape(-1, 3)])
+    return Mesh((radius * n).astype(np.float32), faces.astype(np.int32), uv.astype(np.float32), n.astype(np.float32))
