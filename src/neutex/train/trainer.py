@@ -572,8 +572,19 @@ class Trainer:
             with distributed.terminate_as_interrupt(self.dist.enabled):
                 return self._train()
         finally:
+            if self.dist.enabled:
+                self._unwrap()
             if not self._dist_given:
                 distributed.shutdown(self.dist)
+
+    def _unwrap(self) -> None:
+        """Drop the DDP wrappers while the process group is still registered: a DDP reducer
+        that holds the group's last reference destroys it without releasing the GIL, which can
+        deadlock with gloo's worker threads (torch 2.13)."""
+        import gc
+
+        self.train_model, self.train_disc = self.model, self.disc
+        gc.collect()
 
     def _train(self) -> Path:
         cfg, ddp = self.cfg, self.dist
