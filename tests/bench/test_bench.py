@@ -71,6 +71,12 @@ def test_quick_bench_json_shape(tmp_path):
     assert {r["precision"] for r in renderer} == {"fp32", "bf16"} and all("gan" not in r for r in renderer)
     inf = [r for r in rows if r["name"] == "inference"]
     assert inf and all(r["batch"] == 2 and "speedup_vs_origin" in r for r in inf)
+    # the same global batch of 2 on 1 process and on 2 gloo processes (DDP)
+    ddp = {r["processes"]: r for r in rows if r["name"] == "ddp_step"}
+    assert set(ddp) == {1, 2} and all(r["batch"] == 2 and r["per_s"] > 0 for r in ddp.values())
+    assert ddp[2]["batch_per_process"] == 1 and ddp[1]["batch_per_process"] == 2
+    assert ddp[2]["speedup_vs_one_process"] > 0 and ddp[2]["allreduce_ms"] > 0 and ddp[2]["comm_share"] > 0
+    assert doc["ratios"]["ddp_step"]["32/multiply/2_processes"]["speedup_vs_one_process"] > 0
 
 
 def test_config_defaults_and_errors():

@@ -119,10 +119,12 @@ def bench_model(mode: str):
     return model_configs[name].replace(texture_res=model_configs[name].texture_res or 512)
 
 
-def make_trainer(data_root: Path, out: Path, mode: str, precision: str, gan: bool, threads: int | None = None):
+def make_trainer(data_root: Path, out: Path, mode: str, precision: str, gan: bool, threads: int | None = None,
+                 batch_size: int = 1):
     """A real :class:`~neutex.train.trainer.Trainer` set up for timing ``train_step``: random
     VGG19 weights (the same cost as real ones), no logging, probes or validation during steps,
-    the GAN with feature matching when ``gan``, and VGG in bf16 when ``precision`` is bf16."""
+    the GAN with feature matching when ``gan``, and VGG in bf16 when ``precision`` is bf16.
+    In a process of a gloo group (the ``ddp_step`` bench) it is that rank's trainer."""
     from rich.console import Console
 
     from neutex.train.config import DataConfig, ScheduleConfig, TrainConfig
@@ -133,7 +135,8 @@ def make_trainer(data_root: Path, out: Path, mode: str, precision: str, gan: boo
         out=out, data=DataConfig(path=data_root), model=bench_model(mode),
         loss=LossConfig(perceptual="random", gan=gan, feature_matching_weight=1.0 if gan else 0.0,
                         vgg_bf16=precision == "bf16"),
-        schedule=ScheduleConfig(epochs=1, log_every=10**9, probe_every=10**9, val_images=1, sweep_frames=2),
+        schedule=ScheduleConfig(epochs=1, log_every=10**9, probe_every=10**9, val_images=1, sweep_frames=2,
+                                batch_size=batch_size),
         precision=precision, device="cpu", threads=threads,  # type: ignore[arg-type]
     )
     trainer = Trainer(cfg, console=Console(stderr=True, quiet=True))
@@ -324,6 +327,10 @@ def summarize_ratios(rows: list[dict], peaks: dict[str, float]) -> tuple[dict, l
         if r["name"] == "inference" and r["res"] == GOAL_RES:
             ratios.setdefault("inference_fps_vs_quoted_origin", {})[f"{r['mode']}/{r['precision']}"] = (
                 r["per_s"] / (1e3 / QUOTED_ORIGIN_MS["inference"]))
+    for r in rows:
+        if r["name"] == "ddp_step" and r.get("processes", 1) > 1:
+            ratios.setdefault("ddp_step", {})[f"{r['res']}/{r['mode']}/{r['processes']}_processes"] = {
+                k: r[k] for k in ("speedup_vs_one_process", "comm_share", "exposed_comm_share")}
     for name in ("train_step", "renderer", "inference"):
         for r in rows:
             if r["name"] == name and r.get("precision") == "fp32":
@@ -407,6 +414,11 @@ def _run_bench(cfg: BenchConfig, log: Log) -> dict[str, Any]:
             rows += bench_train_steps(res, dataset(res), work, cfg, log)
             rows += bench_renderer(res, cfg, log)
         rows += bench_inference(cfg.inference_res, dataset(cfg.inference_res), cfg, log)
+        if cfg.ddp:
+            from neutex.bench.ddp import bench_ddp
+
+            res = min(cfg.res)
+            rows += bench_ddp(res, dataset(res), work, cfg, log)
     skipped: list[dict[str, str]] = []
     if cfg.side:
         side_rows, skipped = bench_side(cfg, log)
