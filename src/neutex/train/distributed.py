@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
-from neutex.errors import NeutexError, TrainingError
+from neutex.errors import ConfigError, NeutexError, TrainingError
 
 T = TypeVar("T")
 
@@ -102,6 +102,10 @@ def init_distributed(device: torch.device) -> DistContext:
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     backend = "nccl" if device.type == "cuda" else "gloo"
     if device.type == "cuda":
+        if local_rank >= torch.cuda.device_count():
+            raise ConfigError(f"torchrun: LOCAL_RANK {local_rank}, but this machine has "
+                              f"{torch.cuda.device_count()} CUDA device(s)",
+                              hint="pass --nproc_per_node at most the number of GPUs (or --device cpu)")
         torch.cuda.set_device(local_rank)
     timeout = timedelta(seconds=float(os.environ.get("NEUTEX_DIST_TIMEOUT", DEFAULT_TIMEOUT_S)))
     dist.init_process_group(backend, timeout=timeout)

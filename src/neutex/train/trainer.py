@@ -59,6 +59,9 @@ from neutex.train.losses import masked_l1
 from neutex.train.texture_init import init_texture_from_photos
 
 
+#: pixels per forward when rank 0 renders validation images and sweeps (8 frames of 1024²)
+_RENDER_PIXELS = 8 * 1024 * 1024
+
 #: what neutex writes into a run folder; a folder holding anything else is not a run's
 _RUN_ENTRIES = ("config.json", "metrics.jsonl", "checkpoints", "videos", "plots")
 
@@ -488,7 +491,10 @@ class Trainer:
     # ------------------------------------------------------------------ validation & media
 
     def _renderer(self, batch_size: int = 4) -> FrameRenderer:
-        return FrameRenderer(self._eval_model().eval(), self.encoding, self.device, self.amp, batch_size, self.shadows)
+        # frames per forward capped at 8 Mpixels (~8 GB of activations at ~1 kB a pixel): at 2k
+        # and more the validation and sweep batches would need more memory than training
+        frames = max(1, min(batch_size, _RENDER_PIXELS // (self.data.width * self.data.height)))
+        return FrameRenderer(self._eval_model().eval(), self.encoding, self.device, self.amp, frames, self.shadows)
 
     @torch.no_grad()
     def validate(self) -> dict[str, dict[str, float]]:
@@ -583,8 +589,9 @@ class Trainer:
         deadlock with gloo's worker threads (torch 2.13)."""
         import gc
 
-        self.train_model, self.train_disc = self.model, self.disc
-        gc.collect()
+        if hasattr(self, "train_model"):  # setup got as far as wrapping
+            self.train_model, self.train_disc = self.model, self.disc
+            gc.collect()
 
     def _train(self) -> Path:
         cfg, ddp = self.cfg, self.dist
