@@ -20,7 +20,6 @@ import time
 import traceback
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 

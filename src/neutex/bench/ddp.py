@@ -26,7 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
 
+from neutex.bench.suite import _batches, _entry, make_trainer
 from neutex.bench.timing import summarize, time_interleaved
 
 Log = Callable[[str], None]
@@ -42,10 +45,6 @@ def _worker(rank: int, world: int, port: int, data_root: str, out: str, mode: st
             warmup: int, result: str) -> None:
     """One rank: join the gloo group, time ``train_step`` with and without the gradient
     all-reduce (interleaved) and an all-reduce of the gradients' size; rank 0 writes ``result``."""
-    import torch.distributed as dist
-
-    from neutex.bench.suite import _batches, make_trainer
-
     os.environ.update({"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
     torch.set_num_threads(threads)
     dist.init_process_group("gloo", rank=rank, world_size=world)
@@ -90,8 +89,6 @@ def _run_ranks(world: int, threads: int, args: tuple, timeout: float) -> None:
 
     Forked when each rank uses one thread (fast: torch is already imported; GNU OpenMP is
     not fork-safe with more threads), else spawned."""
-    import torch.multiprocessing as mp
-
     method = "fork" if threads == 1 and "fork" in mp.get_all_start_methods() else "spawn"
     ctx = mp.start_processes(_worker, args=(world, *args), nprocs=world, join=False, start_method=method)
     deadline = time.monotonic() + timeout
@@ -104,18 +101,9 @@ def _run_ranks(world: int, threads: int, args: tuple, timeout: float) -> None:
             raise TimeoutError(f"ddp_step: the {world} ranks did not finish in {timeout:.0f} s")
 
 
-def bench_ddp(res: int, data_root: Path, work: Path, cfg, log: Log, processes: int = 2) -> list[dict[str, Any]]:
-    """The ``ddp_step`` rows: ``processes`` 1 (this process, all threads, batch ``processes``)
-    and ``processes`` N (N ranks, batch 1 each); the N-process row carries the speed-up and
-    the communication shares (module doc)."""
-    from neutex.bench.suite import _batches, _entry, make_trainer
-
-    mode = cfg.modes[0]
-    total_threads = cfg.threads or torch.get_num_threads()
-    per_rank = max(1, total_threads // processes)
-    log(f"ddp_step {res}² {mode}: 1 process x {total_threads} threads, batch {processes}; "
-        f"{processes} processes (gloo) x {per_rank} thread(s), batch 1 each")
-    one = make_trainer(data_root, work / f"ddp-one-{res}", mode, "fp32", False, total_threads, batch_size=processes)
+def _time_one_process(data_root: Path, out: Path, mode: str, threads: int, batch: int, cfg) -> dict[str, float]:
+    """The step of one process with ``threads`` threads and batch ``batch`` (median, ms)."""
+    one = make_trainer(data_root, out, mode, "fp32", False, threads, batch_size=batch)
     batches = _batches(one.loader)
     k = {"i": 0}
 
@@ -123,8 +111,19 @@ def bench_ddp(res: int, data_root: Path, work: Path, cfg, log: Log, processes: i
         k["i"] += 1
         one.train_step(batches[k["i"] % len(batches)])
 
-    t_one = summarize(time_interleaved({"one": one_step}, repeats=cfg.repeats, warmup=cfg.warmup)["one"])
-    del one, batches
+    return summarize(time_interleaved({"one": one_step}, repeats=cfg.repeats, warmup=cfg.warmup)["one"])
+
+
+def bench_ddp(res: int, data_root: Path, work: Path, cfg, log: Log, processes: int = 2) -> list[dict[str, Any]]:
+    """The ``ddp_step`` rows: ``processes`` 1 (this process, all threads, batch ``processes``)
+    and ``processes`` N (N ranks, batch 1 each); the N-process row carries the speed-up and
+    the communication shares (module doc)."""
+    mode = cfg.modes[0]
+    total_threads = cfg.threads or torch.get_num_threads()
+    per_rank = max(1, total_threads // processes)
+    log(f"ddp_step {res}² {mode}: 1 process x {total_threads} threads, batch {processes}; "
+        f"{processes} processes (gloo) x {per_rank} thread(s), batch 1 each")
+    t_one = _time_one_process(data_root, work / f"ddp-one-{res}", mode, total_threads, processes, cfg)
     with tempfile.TemporaryDirectory(prefix="neutex-ddp-", dir=work) as tmp:
         result = Path(tmp) / "result.json"
         _run_ranks(processes, per_rank, (_free_port(), str(data_root), str(Path(tmp) / "run"), mode, per_rank,

@@ -24,8 +24,11 @@ from typing import Any, TypeVar
 
 import numpy as np
 import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 
 from neutex.errors import ConfigError, NeutexError, TrainingError
+from neutex.model.discriminator import discriminator_input
 
 T = TypeVar("T")
 
@@ -86,8 +89,6 @@ def init_distributed(device: torch.device) -> DistContext:
     The backend follows the device: NCCL for CUDA (each process on ``cuda:LOCAL_RANK``), gloo
     on the CPU. The timeout is ``NEUTEX_DIST_TIMEOUT`` seconds (default two hours).
     """
-    import torch.distributed as dist
-
     if dist.is_available() and dist.is_initialized():
         if dist.get_world_size() == 1:
             return DistContext()
@@ -114,8 +115,6 @@ def init_distributed(device: torch.device) -> DistContext:
 
 def shutdown(ctx: DistContext) -> None:
     """Destroy the process group if :func:`init_distributed` created it."""
-    import torch.distributed as dist
-
     if ctx.owned and dist.is_initialized():
         dist.destroy_process_group()
 
@@ -135,8 +134,6 @@ def from_main(ctx: DistContext, fn: Callable[[], T]) -> T:
     """
     if not ctx.enabled:
         return fn()
-    import torch.distributed as dist
-
     box: list[Any] = [None]
     error: NeutexError | None = None
     if ctx.is_main:
@@ -157,8 +154,6 @@ def from_main(ctx: DistContext, fn: Callable[[], T]) -> T:
 def barrier(ctx: DistContext) -> None:
     """Wait until every rank gets here (up to the process group's timeout)."""
     if ctx.enabled:
-        import torch.distributed as dist
-
         dist.barrier()
 
 
@@ -170,8 +165,6 @@ def reduce_logs(ctx: DistContext, logs: dict[str, float], share: float, device: 
     """
     if not ctx.enabled:
         return logs
-    import torch.distributed as dist
-
     keys = list(logs)  # the same order on every rank: they run the same code
     t = torch.tensor([logs[k] for k in keys], dtype=torch.float64, device=device) * share
     dist.all_reduce(t)
@@ -198,7 +191,7 @@ _COMM_FAILURES = ("connection reset by peer", "connection closed by peer", "brok
 
 def is_comm_failure(exc: BaseException) -> bool:
     """Whether ``exc`` is a collective that failed because another rank ended (or hung)."""
-    dist_error = getattr(torch.distributed, "DistError", None)
+    dist_error = getattr(dist, "DistError", None)
     if dist_error is not None and isinstance(exc, dist_error):
         return True
     text = str(exc).lower()
@@ -247,10 +240,57 @@ def signals_deferred(enabled: bool) -> Iterator[None]:
             signal.signal(s, h)
 
 
+class SyncedDiscriminator:
+    """The discriminator as :meth:`~neutex.train.losses.Loss.discriminator_loss` sees it under
+    DDP: its first ``score`` of a step goes through the DDP wrapper (which arms the gradient
+    all-reduce of the next backward), the later ones through the module itself. Their
+    gradients reach the same parameters and autograd sums them before DDP's hooks fire, so
+    everything is all-reduced once, and no DDP forward is repeated before one backward."""
+
+    def __init__(self, ddp: torch.nn.Module) -> None:
+        self.ddp, self.module, self.armed = ddp, ddp.module, False
+
+    def score(self, image: torch.Tensor, batch: dict, return_features: bool = False):
+        net = self.module if self.armed else self.ddp
+        self.armed = True
+        return net(discriminator_input(image, batch, self.module.conditional), return_features)
+
+
+def _restride_for_broadcast(module: torch.nn.Module) -> None:
+    """Give 4-D parameters and buffers with a 1×1 spatial size plain contiguous strides.
+
+    ``channels_last`` leaves such a tensor (a 1×1 conv weight, the relighter's ``(1, C, 1, 1)``
+    channel mask) with strides that torch's coalesced broadcast, which DistributedDataParallel
+    uses to send rank 0's state to the others, rejects as overlapping memory. The elements keep
+    their order (the layouts coincide at 1×1), so nothing computed changes."""
+    for mod in module.modules():
+        for name, t in list(mod.named_parameters(recurse=False)) + list(mod.named_buffers(recurse=False)):
+            if t is not None and t.dim() == 4 and t.shape[-2:] == (1, 1) and t.stride()[1:] != (1, 1, 1):
+                plain = t.detach().clone(memory_format=torch.contiguous_format)
+                if isinstance(t, torch.nn.Parameter):
+                    t.data = plain
+                else:
+                    setattr(mod, name, plain)
+
+
+def _has_running_stats(module: torch.nn.Module) -> bool:
+    return any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.track_running_stats
+               for m in module.modules())
+
+
+def wrap_ddp(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """``module`` (on ``device``) in DistributedDataParallel: its construction broadcasts rank
+    0's parameters and buffers to every rank. Buffers are synced again at each forward only
+    when the module has BatchNorm running statistics (nothing else in neutex's models changes)."""
+    _restride_for_broadcast(module)
+    ids = [device.index] if device.type == "cuda" else None
+    return DistributedDataParallel(module, device_ids=ids, forward_sync_buffers=_has_running_stats(module))
+
+
 def _comm_device(ctx: DistContext) -> torch.device | None:
     return torch.device("cuda", torch.cuda.current_device()) if ctx.backend == "nccl" else None
 
 
-__all__ = ["DEFAULT_TIMEOUT_S", "DistContext", "MainFailed", "Terminated", "barrier", "env_rank", "env_world_size",
-           "from_main", "init_distributed", "is_comm_failure", "reduce_logs", "shutdown", "signals_deferred",
-           "step_seed", "terminate_as_interrupt"]
+__all__ = ["DEFAULT_TIMEOUT_S", "DistContext", "MainFailed", "SyncedDiscriminator", "Terminated", "barrier",
+           "env_rank", "env_world_size", "from_main", "init_distributed", "is_comm_failure", "reduce_logs", "shutdown",
+           "signals_deferred", "step_seed", "terminate_as_interrupt", "wrap_ddp"]

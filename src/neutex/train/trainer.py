@@ -13,6 +13,7 @@ writes the run folder, validates and renders, while the others wait at a barrier
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import math
 import shutil
@@ -74,46 +75,6 @@ def auto_epochs(n_pairs: int, batch_size: int, target_iterations: int) -> int:
     """Epochs that give about ``target_iterations`` steps, clamped to [2, 60] (origin: 60)."""
     per_epoch = max(1, math.ceil(n_pairs / batch_size))
     return int(min(60, max(2, round(target_iterations / per_epoch))))
-
-
-class _SyncedDiscriminator:
-    """The discriminator as :meth:`~neutex.train.losses.Loss.discriminator_loss` sees it under
-    DDP: its first ``score`` of a step goes through the DDP wrapper (which arms the gradient
-    all-reduce of the next backward), the later ones through the module itself. Their
-    gradients reach the same parameters and autograd sums them before DDP's hooks fire, so
-    everything is all-reduced once, and no DDP forward is repeated before one backward."""
-
-    def __init__(self, ddp: torch.nn.Module) -> None:
-        self.ddp, self.module, self.armed = ddp, ddp.module, False
-
-    def score(self, image: torch.Tensor, batch: dict, return_features: bool = False):
-        from neutex.model.discriminator import discriminator_input
-
-        net = self.module if self.armed else self.ddp
-        self.armed = True
-        return net(discriminator_input(image, batch, self.module.conditional), return_features)
-
-
-def _restride_for_broadcast(module: torch.nn.Module) -> None:
-    """Give 4-D parameters and buffers with a 1×1 spatial size plain contiguous strides.
-
-    ``channels_last`` leaves such a tensor (a 1×1 conv weight, the relighter's ``(1, C, 1, 1)``
-    channel mask) with strides that torch's coalesced broadcast, which DistributedDataParallel
-    uses to send rank 0's state to the others, rejects as overlapping memory. The elements keep
-    their order (the layouts coincide at 1×1), so nothing computed changes."""
-    for mod in module.modules():
-        for name, t in list(mod.named_parameters(recurse=False)) + list(mod.named_buffers(recurse=False)):
-            if t is not None and t.dim() == 4 and t.shape[-2:] == (1, 1) and t.stride()[1:] != (1, 1, 1):
-                plain = t.detach().clone(memory_format=torch.contiguous_format)
-                if isinstance(t, torch.nn.Parameter):
-                    t.data = plain
-                else:
-                    setattr(mod, name, plain)
-
-
-def _has_running_stats(module: torch.nn.Module) -> bool:
-    return any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.track_running_stats
-               for m in module.modules())
 
 
 class Trainer:
@@ -195,9 +156,9 @@ class Trainer:
         self.train_model: torch.nn.Module = self.model
         self.train_disc: torch.nn.Module | None = self.disc
         if ddp.enabled:
-            self.train_model = self._wrap(self.model)
+            self.train_model = distributed.wrap_ddp(self.model, self.device)
             if self.disc is not None:
-                self.train_disc = self._wrap(self.disc)
+                self.train_disc = distributed.wrap_ddp(self.disc, self.device)
         self.ema = None
         if cfg.remedies.ema > 0:
             self.ema = copy.deepcopy(self.model).requires_grad_(False)
@@ -219,13 +180,6 @@ class Trainer:
         if ddp.is_main:
             self._write_config()
 
-    def _wrap(self, module: torch.nn.Module) -> torch.nn.Module:
-        """``module`` in DistributedDataParallel (rank 0's state is broadcast to all ranks)."""
-        from torch.nn.parallel import DistributedDataParallel
-
-        ids = [self.device.index] if self.device.type == "cuda" else None
-        _restride_for_broadcast(module)
-        return DistributedDataParallel(module, device_ids=ids, forward_sync_buffers=_has_running_stats(module))
 
     def _claim_run_folder(self) -> Path | None:
         """Check the run folder against ``--resume`` before anything is built; returns the
@@ -437,7 +391,7 @@ class Trainer:
             with torch.no_grad():
                 fake = self._forward(batch)
             self.disc_opt.zero_grad(set_to_none=True)
-            disc = _SyncedDiscriminator(self.train_disc) if ddp.enabled else self.disc
+            disc = distributed.SyncedDiscriminator(self.train_disc) if ddp.enabled else self.disc
             d_loss, d_logs = self.loss.discriminator_loss(disc, fake.detach(), batch)
             (d_loss if weight is None else d_loss * weight).backward()
             self.disc_opt.step()
@@ -587,8 +541,6 @@ class Trainer:
         """Drop the DDP wrappers while the process group is still registered: a DDP reducer
         that holds the group's last reference destroys it without releasing the GIL, which can
         deadlock with gloo's worker threads (torch 2.13)."""
-        import gc
-
         if hasattr(self, "train_model"):  # setup got as far as wrapping
             self.train_model, self.train_disc = self.model, self.disc
             gc.collect()
