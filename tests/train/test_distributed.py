@@ -237,7 +237,7 @@ def processes_mentioning(text: str) -> list[int]:
 def test_torchrun_two_processes_then_a_killed_rank_then_ctrl_c(prepared, tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     run = tmp_path / "run"
-    args = train_args(prepared, run, 1, "--epochs", "3")
+    args = train_args(prepared, run, 1, "--epochs", "8")
     # 1) torchrun; rank 1 is killed after step 2: torchrun stops rank 0 (SIGTERM), which writes last.pt
     p = torchrun(args, env={**env, KILL_AT_ENV: "rank1-step-2"})
     out, _ = p.communicate(timeout=300)
@@ -249,14 +249,14 @@ def test_torchrun_two_processes_then_a_killed_rank_then_ctrl_c(prepared, tmp_pat
     # 2) resumed under torchrun, then Ctrl-C (SIGINT to torchrun, as a terminal sends it)
     p = torchrun(args + ["--resume"], env=env)
     deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and ckpt(run)["step"] < 4:
-        time.sleep(0.2)
-    p.send_signal(signal.SIGINT)
+    while time.monotonic() < deadline and max(r["iteration"] for r in train_rows(run)) < 4:
+        time.sleep(0.1)
+    p.send_signal(signal.SIGINT)  # mid-run: 24 steps in all
     out, _ = p.communicate(timeout=120)
     assert p.returncode != 0, out
     assert "checkpoint written; continue with --resume" in out.replace("\n", ""), out
     assert not processes_mentioning(str(run)), "orphan ranks"
     # 3) resumed to the end on one process, and evaluated as any run
     assert entrypoint(args + ["--resume"]) == 0
-    assert ckpt(run)["epoch"] == 3
+    assert ckpt(run)["epoch"] == 8
     assert entrypoint(["eval", str(run), "--checkpoint", "last"]) == 0
