@@ -78,6 +78,12 @@ def test_quick_bench_json_shape(tmp_path):
     assert all(0 < r["fraction_of_step"] < 1 for r in inputs.values())
     sweeps = [r for r in rows if r["name"] == "sweep"]
     assert {r["precision"] for r in sweeps} == {"fp32", "bf16"} and all(r["frames"] == 4 and r["shadows"] for r in sweeps)
+    # the same global batch of 2 on 1 process and on 2 gloo processes (DDP)
+    ddp = {r["processes"]: r for r in rows if r["name"] == "ddp_step"}
+    assert set(ddp) == {1, 2} and all(r["batch"] == 2 and r["per_s"] > 0 for r in ddp.values())
+    assert ddp[2]["batch_per_process"] == 1 and ddp[1]["batch_per_process"] == 2
+    assert ddp[2]["speedup_vs_one_process"] > 0 and ddp[2]["allreduce_ms"] > 0 and ddp[2]["comm_share"] > 0
+    assert doc["ratios"]["ddp_step"]["32/multiply/2_processes"]["speedup_vs_one_process"] > 0
 
 
 def test_config_defaults_and_errors():

@@ -13,7 +13,8 @@ from neutex.jsonio import write_json_atomic
 class BenchCommand(BenchConfig):
     """Speed figures, measured side by side in one run: matmul peaks, neutex's training step,
     renderer and inference (fp32/bf16, multiply/concat), the origin's equivalent step and
-    inference, and the synth, gbuffer and loader side benches. Prints a table; ``--json FILE``
+    inference, the step on 1 vs 2 DDP processes (gloo), and the synth, gbuffer and loader side
+    benches. Prints a table; ``--json FILE``
     also writes the results (docs/bench.md). ``--quick`` is a short run (128², multiply)."""
 
     def main(self) -> None:

@@ -52,6 +52,9 @@ class BenchConfig:
     """Square matmul sizes of the peak measurement (best over all). Default 1024 2048; quick 1024."""
     side: bool = True
     """Run the side benches: synth (Mitsuba), gbuffer (OpenGL), loader."""
+    ddp: bool = True
+    """Time the training step on 2 CPU processes (gloo, DistributedDataParallel) against 1 on
+    the same global batch, at the smallest of res (the ``ddp_step`` rows)."""
     side_res: int = 256
     """Resolution of the gbuffer and loader benches."""
     sweep_frames: int | None = None

@@ -22,7 +22,8 @@ def bench_table(doc: dict[str, Any]):
                          ("per s", "right"), ("× origin", "right")):
         t.add_column(col, justify=justify)  # type: ignore[arg-type]
     for r in doc["results"]:
-        name = r["name"] + (f" ×{r['batch']}" if r.get("batch", 1) > 1 else "")
+        name = r["name"] + (f" ×{r['batch']}" if r.get("batch", 1) > 1 else "") + (
+            f" ({r['processes']} proc)" if "processes" in r else "")
         t.add_row(name, _fmt(r.get("res"), "d"), r.get("mode", ""), r.get("precision", ""),
                   {True: "yes", False: "no"}.get(r.get("gan"), ""), _fmt(r["ms"], ".1f"), _fmt(r.get("gflop"), ".1f"),
                   _fmt(r.get("gflop_per_s"), ".0f"),
@@ -41,6 +42,14 @@ def print_report(doc: dict[str, Any], console=None) -> None:
         what = " ".join(str(g[k]) for k in ("res", "mode", "precision") if k in g)
         mark = "[green]met[/]" if g["met"] else "[red]missed[/]"
         console.print(f"goal {g['goal']} ({what}): {g['value']:.3g} vs {g['target']:g} {mark}", highlight=False)
+    for r in doc["results"]:
+        if r["name"] == "ddp_step" and r.get("processes", 1) > 1:
+            console.print(f"ddp_step {r['res']}² ({r['backend']}): {r['processes']} processes x batch "
+                          f"{r['batch_per_process']} vs 1 process x batch {r['batch']}: "
+                          f"{r['speedup_vs_one_process']:.2f}x the throughput; all-reduce of {r['grad_mb']:.0f} MB "
+                          f"{r['allreduce_ms']:.0f} ms = {100 * r['comm_share']:.0f} % of the step "
+                          f"({100 * r['exposed_comm_share']:.0f} % exposed: step with vs without it)",
+                          highlight=False)
     for s in doc.get("skipped", []):
         console.print(f"[yellow]skipped[/] {s['name']}: {s['reason']}", highlight=False)
     console.print(f"wall time {doc['wall_s']:.0f} s", highlight=False)

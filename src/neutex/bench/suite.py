@@ -16,14 +16,15 @@ import os
 import platform
 import tempfile
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from neutex.bench.common import bench_model, first_batches, make_trainer, result_row
 from neutex.bench.config import BenchConfig
+from neutex.bench.ddp import bench_ddp
 from neutex.bench.origin import QUOTED_ORIGIN_MS, OriginStep
 from neutex.bench.side import bench_gbuffer, bench_loader
 from neutex.bench.timing import measure_peaks, summarize, time_interleaved
@@ -32,16 +33,12 @@ from neutex.data.loader import PairLoader, set_light
 from neutex.data.prepared import PreparedData
 from neutex.data.synthetic import write_synthetic_prepared
 from neutex.errors import NeutexError
-from neutex.model.config import model_configs
 from neutex.model.flops import count_flops
 from neutex.model.inputs import compute_inputs
 from neutex.render.lights import circle_light_sources
 from neutex.run.load import open_shadows
 from neutex.run.predict import FrameRenderer
 from neutex.synth.render import bench_synth
-from neutex.train.config import DataConfig, ScheduleConfig, TrainConfig
-from neutex.train.losses import LossConfig
-from neutex.train.trainer import Trainer
 
 Log = Callable[[str], None]
 
@@ -54,20 +51,6 @@ GOALS = {"renderer_fraction_of_bf16_peak": 0.5, "inference_fps": 20.0, "train_st
 
 def _amp(precision: str):
     return torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
-
-
-def _entry(name: str, t: dict[str, float], gflop: float | None = None, per: float = 1.0, **keys: Any) -> dict[str, Any]:
-    """A result row: ``keys`` first (res, mode, ...), then ms (median), gflop, per_s (``per``
-    items per call / median seconds) and the extras."""
-    row: dict[str, Any] = {"name": name, **{k: v for k, v in keys.items() if v is not None}}
-    row["ms"] = t["ms"]
-    if gflop is not None:
-        row["gflop"] = gflop
-        row["gflop_per_s"] = gflop / (t["ms"] / 1e3)
-    row["per_s"] = per / (t["ms"] / 1e3)
-    row["ms_best"] = t["ms_best"]
-    row["n"] = t["n"]
-    return row
 
 
 def _warm_and_count(fns: dict[str, Callable[[], Any]]) -> dict[str, float]:
@@ -125,40 +108,6 @@ def machine_info() -> dict[str, Any]:
 # ----------------------------------------------------------------------------- neutex + origin
 
 
-def bench_model(mode: str):
-    """The model a bench mode measures: ``multiply`` / ``concat`` are the origin's exp1 / exp2
-    (what the bench has always compared with the origin's step), ``neutex`` the default."""
-    name = {"multiply": "exp1", "concat": "exp2"}.get(mode, mode)
-    return model_configs[name].replace(texture_res=model_configs[name].texture_res or 512)
-
-
-def make_trainer(data_root: Path, out: Path, mode: str, precision: str, gan: bool, threads: int | None = None):
-    """A real :class:`~neutex.train.trainer.Trainer` set up for timing ``train_step``: random
-    VGG19 weights (the same cost as real ones), no logging, probes or validation during steps,
-    the GAN with feature matching when ``gan``, and VGG in bf16 when ``precision`` is bf16."""
-    from rich.console import Console
-
-
-    cfg = TrainConfig(
-        out=out, data=DataConfig(path=data_root), model=bench_model(mode),
-        loss=LossConfig(perceptual="random", gan=gan, feature_matching_weight=1.0 if gan else 0.0,
-                        vgg_bf16=precision == "bf16"),
-        schedule=ScheduleConfig(epochs=1, log_every=10**9, probe_every=10**9, val_images=1, sweep_frames=2),
-        precision=precision, device="cpu", threads=threads,  # type: ignore[arg-type]
-    )
-    trainer = Trainer(cfg, console=Console(stderr=True, quiet=True))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        trainer.setup()
-    trainer.model.train()
-    return trainer
-
-
-def _batches(loader, k: int = 4) -> list[dict[str, torch.Tensor]]:
-    loader.set_epoch(0)
-    return [b for _, b in zip(range(k), loader)]
-
-
 def bench_train_steps(res: int, data_root: Path, work: Path, cfg: BenchConfig, log: Log) -> list[dict[str, Any]]:
     """neutex's ``Trainer.train_step`` (per mode, precision, with/without GAN) and the origin's
     step, interleaved per (mode, GAN) group. Each origin row is the reference of the neutex
@@ -169,7 +118,7 @@ def bench_train_steps(res: int, data_root: Path, work: Path, cfg: BenchConfig, l
             + (" + origin" if cfg.origin else ""))
         trainers = {p: make_trainer(data_root, work / f"run-{res}-{mode}-{gan}-{p}", mode, p, gan, cfg.threads)
                     for p in cfg.precisions}
-        batches = _batches(next(iter(trainers.values())).loader)
+        batches = first_batches(next(iter(trainers.values())).loader)
         fns: dict[str, Callable[[], Any]] = {}
         for p, tr in trainers.items():
             it = itertools.cycle(batches)
@@ -181,14 +130,14 @@ def bench_train_steps(res: int, data_root: Path, work: Path, cfg: BenchConfig, l
         t, gflop = _timed(fns, cfg)
         common = {"res": res, "mode": mode}
         for p in cfg.precisions:
-            row = _entry("train_step", t[p], gflop[p], **common, precision=p, perceptual="vgg", gan=gan,
+            row = result_row("train_step", t[p], gflop[p], **common, precision=p, perceptual="vgg", gan=gan,
                          vgg_weights="random", vgg_resolution=trainers[p].cfg.loss.vgg_resolution,
                          vgg_bf16=trainers[p].cfg.loss.vgg_bf16, feature_matching=gan or None, batch=1)
             if origin is not None:
                 row["speedup_vs_origin"] = t["origin"]["ms"] / t[p]["ms"]
             rows.append(row)
         if origin is not None:
-            rows.append(_entry("origin_step", t["origin"], gflop["origin"], **common, precision="fp32",
+            rows.append(result_row("origin_step", t["origin"], gflop["origin"], **common, precision="fp32",
                                perceptual="vgg", gan=gan, vgg_weights="random", vgg_resolution=res,
                                feature_matching=gan or None, batch=1))
         del trainers, origin, fns
@@ -217,7 +166,7 @@ def bench_renderer(res: int, cfg: BenchConfig, log: Log) -> list[dict[str, Any]]
 
         t, gflop = _timed({p: (lambda p=p: step(p)) for p in cfg.precisions}, cfg)
         for p in cfg.precisions:
-            rows.append(_entry("renderer", t[p], gflop[p], res=res, mode=mode, precision=p, batch=1,
+            rows.append(result_row("renderer", t[p], gflop[p], res=res, mode=mode, precision=p, batch=1,
                                channels_last=True))
     return rows
 
@@ -249,14 +198,14 @@ def bench_inference(res: int, data_root: Path, cfg: BenchConfig, log: Log) -> li
     for mode in cfg.modes:
         for p in cfg.precisions:
             k = f"{mode}/{p}"
-            row = _entry("inference", t[k], gflop[k], per=b, res=res, mode=mode, precision=p, batch=b,
+            row = result_row("inference", t[k], gflop[k], per=b, res=res, mode=mode, precision=p, batch=b,
                          channels_last=True)
             row["ms_per_frame"] = t[k]["ms"] / b
             if origin is not None:
                 row["speedup_vs_origin"] = t["origin"]["ms"] / t[k]["ms"]
             rows.append(row)
     if origin is not None:
-        row = _entry("origin_inference", t["origin"], gflop["origin"], per=b, res=res, mode="multiply",
+        row = result_row("origin_inference", t["origin"], gflop["origin"], per=b, res=res, mode="multiply",
                      precision="fp32", batch=b)
         row["ms_per_frame"] = t["origin"]["ms"] / b
         rows.append(row)
@@ -301,7 +250,7 @@ def bench_inputs(res: int, data_root: Path, cfg: BenchConfig, log: Log) -> list[
     t, _ = _timed(fns, cfg)
     rows = []
     for k in fns:
-        row = _entry("inputs", t[k], None, res=res, mode="neutex", what=k, batch=1,
+        row = result_row("inputs", t[k], None, res=res, mode="neutex", what=k, batch=1,
                      shadow_map_res=shadows.resolution if shadows is not None else None)
         rows.append(row)
     return rows
@@ -397,6 +346,10 @@ def summarize_ratios(rows: list[dict], peaks: dict[str, float]) -> tuple[dict, l
         if r["name"] == "inference" and r["res"] == GOAL_RES:
             ratios.setdefault("inference_fps_vs_quoted_origin", {})[f"{r['mode']}/{r['precision']}"] = (
                 r["per_s"] / (1e3 / QUOTED_ORIGIN_MS["inference"]))
+    for r in rows:
+        if r["name"] == "ddp_step" and r.get("processes", 1) > 1:
+            ratios.setdefault("ddp_step", {})[f"{r['res']}/{r['mode']}/{r['processes']}_processes"] = {
+                k: r[k] for k in ("speedup_vs_one_process", "comm_share", "exposed_comm_share")}
     for name in ("train_step", "renderer", "inference"):
         for r in rows:
             if r["name"] == name and r.get("precision") == "fp32":
@@ -494,6 +447,9 @@ def _run_bench(cfg: BenchConfig, log: Log) -> dict[str, Any]:
         if "neutex" in cfg.modes:
             rows += bench_inputs(cfg.inference_res, dataset(cfg.inference_res), cfg, log)
             rows += bench_sweep(cfg.inference_res, dataset(cfg.inference_res), cfg, log)
+        if cfg.ddp:
+            res = min(cfg.res)
+            rows += bench_ddp(res, dataset(res), work, cfg, log)
     skipped: list[dict[str, str]] = []
     if cfg.side:
         side_rows, skipped = bench_side(cfg, log)
@@ -542,5 +498,4 @@ def check_document(doc: dict[str, Any]) -> None:
 
 
 __all__ = ["GOALS", "bench_inference", "bench_inputs", "bench_renderer", "bench_side", "bench_sweep", "bench_train_steps",
-           "check_document",
-           "cpu_name", "machine_info", "make_trainer", "run_bench", "summarize_ratios"]
+           "check_document", "cpu_name", "machine_info", "run_bench", "summarize_ratios"]

@@ -211,6 +211,17 @@ class PairLoader:
     given) plus ``target`` ``(B, 3, H, W)`` float32 linear, ``view`` and ``light`` ``(B,)``
     long, and ``mask`` multiplied by ``valid`` (saturated pixels excluded) when the dataset has one.
 
+    Sharded (``world_size`` > 1, distributed training): a step takes the next
+    ``world_size × batch_size`` pairs of the epoch's order (the *global batch*), and rank ``r``
+    loads its slice ``[r·batch_size, (r+1)·batch_size)`` of them, so the ranks see disjoint
+    pairs and the order is still a function of ``(seed, epoch)`` only. Each sharded batch
+    carries ``loss_weight``, a 0-d tensor: ``world_size × n_r / n`` for a rank with ``n_r`` of
+    the step's ``n`` pairs, so the mean of the weighted per-rank losses (what the gradient
+    all-reduce computes) is the loss of the whole global batch even when the epoch's last
+    step is short; a rank left without a pair there loads the step's first pair with weight 0.
+    The position to resume from is counted in pairs of the epoch (``set_epoch(e,
+    start_pair=p)``), which means the same thing whatever the number of processes.
+
     Examples:
         >>> loader = PairLoader(data, data.pairs("train"), batch_size=1, seed=0)  # doctest: +SKIP
         >>> loader.set_epoch(3, start_batch=10)  # doctest: +SKIP
@@ -218,12 +229,15 @@ class PairLoader:
     """
 
     def __init__(self, data, pairs: np.ndarray, batch_size: int = 1, shuffle: bool = True, seed: int = 0,
-                 device: Any = "cpu", max_pairs: int | None = None, drop_last: bool = False, shadows=None) -> None:
+                 device: Any = "cpu", max_pairs: int | None = None, drop_last: bool = False, shadows=None,
+                 rank: int = 0, world_size: int = 1) -> None:
         pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
         if len(pairs) == 0:
             raise DataError("PairLoader: no (view, light) pairs to load (is the bucket empty?)")
         if batch_size < 1:
             raise DataError(f"PairLoader: batch_size must be >= 1, got {batch_size}")
+        if not 0 <= rank < world_size:
+            raise DataError(f"PairLoader: rank {rank} is not in [0, world_size={world_size})")
         if (pairs[:, 0] >= data.num_views).any() or (pairs[:, 1] >= data.num_lights).any() or (pairs < 0).any():
             raise DataError("PairLoader: pair index out of range")
         if not data.pair_exists[pairs[:, 0], pairs[:, 1]].all():
@@ -246,16 +260,29 @@ class PairLoader:
         self.light_sources = torch.from_numpy(np.asarray(data.light_sources, np.float32)).to(self.device)
         self.light_intensities = torch.from_numpy(np.asarray(data.light_intensities, np.float32)).to(self.device)
         self.shadows = shadows
+        self.rank, self.world_size = int(rank), int(world_size)
         self.epoch = 0
-        self.start_batch = 0
+        self.start_pair = 0
+
+    @property
+    def global_batch_size(self) -> int:
+        """Pairs per step over all ranks: ``world_size × batch_size``."""
+        return self.batch_size * self.world_size
 
     def __len__(self) -> int:
-        n = self.cap
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        """Steps per epoch (global batches)."""
+        n, g = self.cap, self.global_batch_size
+        return n // g if self.drop_last else -(-n // g)
 
-    def set_epoch(self, epoch: int, start_batch: int = 0) -> None:
-        """Select the epoch (its shuffle order) and the batch to start from (resume)."""
-        self.epoch, self.start_batch = int(epoch), int(start_batch)
+    def set_epoch(self, epoch: int, start_batch: int = 0, start_pair: int | None = None) -> None:
+        """Select the epoch (its shuffle order) and where to start (resume): at step
+        ``start_batch``, or at pair ``start_pair`` of the epoch's order (which wins when given)."""
+        self.epoch = int(epoch)
+        self.start_pair = int(start_pair) if start_pair is not None else int(start_batch) * self.global_batch_size
+
+    def step_pairs(self, start_pair: int) -> int:
+        """How many pairs (over all ranks) the step starting at pair ``start_pair`` takes."""
+        return max(0, min(self.global_batch_size, self.cap - int(start_pair)))
 
     def order(self, epoch: int | None = None) -> np.ndarray:
         """``(N, 2)`` pairs in the order of ``epoch`` (default: the current one)."""
@@ -266,8 +293,22 @@ class PairLoader:
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
         order = self.order()
-        for k in range(self.start_batch, len(self)):
-            yield self.load(order[k * self.batch_size:(k + 1) * self.batch_size])
+        g = self.global_batch_size
+        stop = (self.cap // g) * g if self.drop_last else self.cap
+        for p in range(self.start_pair, stop, g):
+            step = order[p:min(p + g, self.cap)]
+            yield self.load(step) if self.world_size == 1 else self._load_shard(step)
+
+    def _load_shard(self, step: np.ndarray) -> dict[str, torch.Tensor]:
+        """This rank's part of one step's pairs, with its ``loss_weight`` (see the class doc)."""
+        b = self.batch_size
+        mine = step[self.rank * b:(self.rank + 1) * b]
+        weight = self.world_size * len(mine) / len(step)
+        if len(mine) == 0:  # a short last step: every rank must still run one (the all-reduce)
+            mine, weight = step[:1], 0.0
+        batch = self.load(mine)
+        batch["loss_weight"] = torch.tensor(weight, dtype=torch.float32, device=self.device)
+        return batch
 
     def load(self, pairs: np.ndarray) -> dict[str, torch.Tensor]:
         """One batch for explicit ``(B, 2)`` (view, light) index pairs."""

@@ -3,12 +3,17 @@
 One :class:`Trainer` per run folder. Tensors stay on the device end to end; the loader
 gathers batches from G-buffers held as tensors. A run can be interrupted at any point (Ctrl-C
 or ``schedule.stop_after``) and resumed bit-for-bit: the checkpoint holds the optimizer,
-scheduler, every RNG and the loader position (epoch, batch).
+scheduler, every RNG and the loader position (epoch, batch, pairs of the epoch consumed).
+
+Under ``torchrun`` (:mod:`neutex.train.distributed`) each process is one rank of a
+DistributedDataParallel run: it trains on its shard of every global batch, and only rank 0
+writes the run folder, validates and renders, while the others wait at a barrier.
 """
 
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import math
 import shutil
@@ -52,9 +57,14 @@ from neutex.run.evaluate import SweepJob, held_out_psnr, measure_pairs, measure_
 from neutex.run.load import open_shadows, read_metrics, read_run_config
 from neutex.run.predict import FrameRenderer
 from neutex.train.config import TrainConfig
+from neutex.train import distributed
+from neutex.train.distributed import DistContext
 from neutex.train.losses import masked_l1
 from neutex.train.texture_init import init_texture_from_photos
 
+
+#: pixels per forward when rank 0 renders validation images and sweeps (8 frames of 1024²)
+_RENDER_PIXELS = 8 * 1024 * 1024
 
 #: what neutex writes into a run folder; a folder holding anything else is not a run's
 _RUN_ENTRIES = ("config.json", "metrics.jsonl", "checkpoints", "videos", "plots")
@@ -71,14 +81,22 @@ def auto_epochs(n_pairs: int, batch_size: int, target_iterations: int) -> int:
 
 
 class Trainer:
-    """Trains one run. ``Trainer(cfg).train()`` returns the run folder."""
+    """Trains one run. ``Trainer(cfg).train()`` returns the run folder.
 
-    def __init__(self, cfg: TrainConfig, console=None) -> None:
+    ``dist``: the distributed context; None takes it from the environment torchrun sets
+    (:func:`~neutex.train.distributed.init_distributed`), which is a single process when
+    there is none.
+    """
+
+    def __init__(self, cfg: TrainConfig, console=None, dist: DistContext | None = None) -> None:
         self.cfg = cfg
         self.console = console or Console(stderr=True)
         self.run = Path(cfg.out)
         self.device = pick_device(cfg.device)
         self.amp = autocast_dtype(cfg.precision, self.device)
+        self.dist = dist or DistContext()
+        self._dist_given = dist is not None
+        self.pairs_in_epoch = 0
 
     # ------------------------------------------------------------------ setup
 
@@ -86,7 +104,15 @@ class Trainer:
         cfg = self.cfg
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
-        resume_from = self._claim_run_folder()
+        if not self._dist_given:
+            self.dist = distributed.init_distributed(self.device)
+        ddp = self.dist
+        if ddp.enabled:
+            if self.device.type == "cuda":
+                self.device = torch.device("cuda", ddp.local_rank)
+            if not ddp.is_main:  # rank 0 speaks for the run; the others print nothing
+                self.console = Console(stderr=True, quiet=True)
+        resume_from = distributed.from_main(ddp, self._claim_run_folder)
         torch.manual_seed(cfg.seed)
         np.random.seed(cfg.seed)
 
@@ -102,8 +128,10 @@ class Trainer:
         self.shadows = open_shadows(self.data, cfg.model.needs_visibility, self.console.print)
         self.loader = PairLoader(self.data, self.train_pairs, batch_size=cfg.schedule.batch_size, shuffle=True,
                                  seed=cfg.seed, device=self.device, max_pairs=cfg.schedule.pairs_per_epoch,
-                                 shadows=self.shadows)
+                                 shadows=self.shadows, rank=ddp.rank, world_size=ddp.world_size)
         self.iters_per_epoch = len(self.loader)
+        # epochs count passes over the data, from the per-rank batch: N ranks train the same
+        # epochs in 1/N of the steps, and a run resumed on another number of ranks keeps them
         self.epochs = cfg.schedule.epochs or auto_epochs(min(len(self.train_pairs), cfg.schedule.pairs_per_epoch or 10**12),
                                                          cfg.schedule.batch_size, cfg.schedule.target_iterations)
         self.encoding = cfg.data.encoding
@@ -112,8 +140,8 @@ class Trainer:
         if self.device.type == "cpu":
             self.model = self.model.to(memory_format=torch.channels_last)
         self._init_seconds = 0.0
-        if cfg.model.uses_photo_init and resume_from is None:
-            self._init_texture_from_photos()
+        if cfg.model.uses_photo_init and resume_from is None and ddp.is_main:
+            self._init_texture_from_photos()  # the other ranks get it from DDP's broadcast below
         self.loss = cfg.loss.setup(self.device, self.encoding)
         tex = list(self.model.texture.parameters())
         rest = [p for n, p in self.model.named_parameters() if not n.startswith("texture.")]
@@ -126,6 +154,14 @@ class Trainer:
         if cfg.loss.gan:
             self.disc = cfg.disc.setup().to(self.device)
             self.disc_opt = torch.optim.Adam(self.disc.parameters(), lr=cfg.optim.disc_lr, betas=(0.5, 0.999))
+        # what a step's first forward goes through: the model itself, or its DDP wrapper (which
+        # broadcasts rank 0's weights, the photo-initialised texture included, right here)
+        self.train_model: torch.nn.Module = self.model
+        self.train_disc: torch.nn.Module | None = self.disc
+        if ddp.enabled:
+            self.train_model = distributed.wrap_ddp(self.model, self.device)
+            if self.disc is not None:
+                self.train_disc = distributed.wrap_ddp(self.disc, self.device)
         self.ema = None
         if cfg.remedies.ema > 0:
             self.ema = copy.deepcopy(self.model).requires_grad_(False)
@@ -135,14 +171,18 @@ class Trainer:
         self.probe_pair = self._probe_pair()
         self.sweep = self._sweep_job()
         self.epoch, self.batch_in_epoch, self.step = 0, 0, 0
+        self.pairs_in_epoch = 0
         # optimisation time (loading, steps, the photo fit; not validation or media): time to quality
         self.train_seconds = self._init_seconds
         self.best = -math.inf
         if resume_from is not None:
-            self._restore(load_checkpoint(resume_from), resume_from)
-        else:
+            # rank 0 reads the checkpoint and hands it to the others (no shared folder needed)
+            self._restore(distributed.from_main(ddp, lambda: load_checkpoint(resume_from)), resume_from)
+        elif ddp.is_main:
             self.run.mkdir(parents=True, exist_ok=True)
-        self._write_config()
+        if ddp.is_main:
+            self._write_config()
+
 
     def _claim_run_folder(self) -> Path | None:
         """Check the run folder against ``--resume`` before anything is built; returns the
@@ -236,6 +276,9 @@ class Trainer:
                          "perceptual": getattr(self.loss, "resolved", self.cfg.loss.perceptual),
                          "white_level": self.white, "device": str(self.device)},
         }
+        if self.dist.enabled:  # the run as it was started; a resume may use another process count
+            extra["resolved"]["distributed"] = {"world_size": self.dist.world_size, "backend": self.dist.backend,
+                                                "global_batch_size": self.loader.global_batch_size}
         save_config(self.cfg, self.run / "config.json", extra)
 
     # ------------------------------------------------------------------ state
@@ -251,6 +294,9 @@ class Trainer:
             "rng": rng_state(),
             "epoch": self.epoch,
             "batch_in_epoch": self.batch_in_epoch,
+            # the position that holds for any number of processes: pairs of the epoch's order done
+            "pairs_in_epoch": self.pairs_in_epoch,
+            "world_size": self.dist.world_size,
             "step": self.step,
             "train_seconds": self.train_seconds,
             # metrics.jsonl as of this state: a resume cuts off the lines logged after it
@@ -278,16 +324,25 @@ class Trainer:
             self.disc_opt.load_state_dict(st["disc_optimizer"])
         if self.ema and st.get("ema"):
             self.ema.load_state_dict(st["ema"])
-        set_rng_state(st["rng"])
+        set_rng_state(st["rng"])  # rank 0's; distributed steps reseed per (seed, rank, step)
         self.epoch, self.batch_in_epoch, self.step = int(st["epoch"]), int(st["batch_in_epoch"]), int(st["step"])
+        if "pairs_in_epoch" in st:
+            self.pairs_in_epoch = int(st["pairs_in_epoch"])
+        else:  # written before the position was counted in pairs: by one process
+            self.pairs_in_epoch = min(self.batch_in_epoch * self.cfg.schedule.batch_size, self.loader.cap)
         self.best = float(st["best"])
         self.train_seconds = float(st.get("train_seconds", 0.0))
         metrics = self.run / "metrics.jsonl"
-        if st.get("metrics_bytes") is not None and metrics.is_file() and metrics.stat().st_size > st["metrics_bytes"]:
+        if (self.dist.is_main and st.get("metrics_bytes") is not None and metrics.is_file()
+                and metrics.stat().st_size > st["metrics_bytes"]):
             with open(metrics, "r+b") as f:  # lines logged after the checkpoint are logged again
                 f.truncate(int(st["metrics_bytes"]))
+        saved_world = int(st.get("world_size", 1))
+        n = self.dist.world_size
+        ranks = (f" on {n} process{'es' if n > 1 else ''}" if n > 1 or saved_world > 1 else "") + (
+            f" (written by {saved_world})" if saved_world != self.dist.world_size else "")
         self.console.print(f"resuming {escape(str(self.run))} from {path.name} at epoch {self.epoch + 1}, "
-                           f"batch {self.batch_in_epoch}, step {self.step}")
+                           f"batch {self.batch_in_epoch}, step {self.step}{ranks}")
 
     def _save(self, name: str) -> Path:
         return save_checkpoint(self._state(), self.run / "checkpoints" / name)
@@ -297,9 +352,12 @@ class Trainer:
     def _eval_model(self) -> torch.nn.Module:
         return self.ema if self.ema is not None else self.model
 
-    def _forward(self, batch: dict) -> torch.Tensor:
+    def _forward(self, batch: dict, synced: bool = False) -> torch.Tensor:
+        """The model's prediction; ``synced``: through the DDP wrapper (a step's first forward
+        with gradients: it arms the all-reduce). Extra forwards (light smoothness) call the
+        model itself: their gradients reach the same parameters and are all-reduced with the rest."""
         with autocast(self.device, self.amp):
-            return self.model(batch).float()
+            return (self.train_model if synced else self.model)(batch).float()
 
     def _augment(self, batch: dict) -> dict:
         """Light-direction jitter (a remedy): the same batch lit from a perturbed source."""
@@ -320,7 +378,14 @@ class Trainer:
         return masked_l1(preds[1], 0.5 * (preds[0] + preds[2]), batch["mask"])
 
     def train_step(self, batch: dict) -> dict[str, float]:
-        """One optimisation step on one batch; returns the logged values."""
+        """One optimisation step on one batch; returns the logged values (under DDP: their
+        mean over the global batch)."""
+        ddp = self.dist
+        weight = None
+        if ddp.enabled:
+            batch = dict(batch)
+            weight = batch.pop("loss_weight", None)  # this rank's share of the global batch (PairLoader)
+            torch.manual_seed(distributed.step_seed(self.cfg.seed, ddp.rank, self.step))
         batch = self._augment(batch)
         target = encode_target(batch["target"], self.encoding)
         batch = dict(batch, target_encoded=target)
@@ -329,33 +394,45 @@ class Trainer:
             with torch.no_grad():
                 fake = self._forward(batch)
             self.disc_opt.zero_grad(set_to_none=True)
-            d_loss, d_logs = self.loss.discriminator_loss(self.disc, fake.detach(), batch)
-            d_loss.backward()
+            disc = distributed.SyncedDiscriminator(self.train_disc) if ddp.enabled else self.disc
+            d_loss, d_logs = self.loss.discriminator_loss(disc, fake.detach(), batch)
+            (d_loss if weight is None else d_loss * weight).backward()
             self.disc_opt.step()
             logs.update(d_logs)
-        pred = self._forward(batch)
+        pred = self._forward(batch, synced=True)
         total, g_logs = self.loss.generator_loss(pred, batch, self.disc)
         logs.update(g_logs)
         if self.cfg.remedies.light_smoothness > 0:
             smooth = self._smoothness(batch)
             total = total + self.cfg.remedies.light_smoothness * smooth
             logs["smoothness"] = float(smooth.detach())
-        if not torch.isfinite(total):
-            self._check_finite_target(batch)
+        if ddp.enabled:  # the global batch's values, and one verdict on finiteness for every rank
+            share = 1.0 if weight is None else float(weight) / ddp.world_size
+            logs = distributed.reduce_logs(ddp, {**logs, "loss": float(total.detach())}, share, self.device)
+            finite = math.isfinite(logs["loss"])
+        else:
+            finite = bool(torch.isfinite(total))
+        if not finite:
+            if not torch.isfinite(total):
+                self._check_finite_target(batch)
+            if not ddp.is_main:
+                raise distributed.MainFailed(f"non-finite loss at step {self.step} (rank 0 says more)")
             last = latest_checkpoint(self.run / "checkpoints")
+            value = logs["loss"] if ddp.enabled else float(total.detach())
             raise TrainingError(
-                f"non-finite loss ({float(total.detach())}) at epoch {self.epoch + 1}, step {self.step}; "
+                f"non-finite loss ({value}) at epoch {self.epoch + 1}, step {self.step}; "
                 + (f"the last good checkpoint is {last}" if last else "no checkpoint was written yet"),
                 hint="lower --optim.lr, check the data for extreme values, or try --precision fp32")
         self.opt.zero_grad(set_to_none=True)
-        total.backward()
+        (total if weight is None else total * weight).backward()
         self.opt.step()
         if self.ema is not None:
             with torch.no_grad():
                 d = self.cfg.remedies.ema
                 for pe, pm in zip(self.ema.parameters(), self.model.parameters()):
                     pe.lerp_(pm, 1 - d)
-        logs["loss"] = float(total.detach())
+        if not ddp.enabled:
+            logs["loss"] = float(total.detach())
         return logs
 
     def _check_finite_target(self, batch: dict) -> None:
@@ -371,7 +448,10 @@ class Trainer:
     # ------------------------------------------------------------------ validation & media
 
     def _renderer(self, batch_size: int = 4) -> FrameRenderer:
-        return FrameRenderer(self._eval_model().eval(), self.encoding, self.device, self.amp, batch_size, self.shadows)
+        # frames per forward capped at 8 Mpixels (~8 GB of activations at ~1 kB a pixel): at 2k
+        # and more the validation and sweep batches would need more memory than training
+        frames = max(1, min(batch_size, _RENDER_PIXELS // (self.data.width * self.data.height)))
+        return FrameRenderer(self._eval_model().eval(), self.encoding, self.device, self.amp, frames, self.shadows)
 
     @torch.no_grad()
     def validate(self) -> dict[str, dict[str, float]]:
@@ -405,6 +485,11 @@ class Trainer:
         append_json_line(self.run / "metrics.jsonl", row)
 
     def _end_of_epoch(self) -> None:
+        if not self.dist.is_main:  # rank 0 validates, renders and saves; the others wait for it
+            self.sched.step()
+            self.epoch, self.batch_in_epoch, self.pairs_in_epoch = self.epoch + 1, 0, 0
+            distributed.barrier(self.dist)
+            return
         e = self.epoch + 1
         val = self.validate()
         row: dict[str, Any] = {"epoch": e, "iteration": self.step, "kind": "val", "lr": self.sched.get_last_lr()[0],
@@ -416,7 +501,7 @@ class Trainer:
         self._log(row)
         score = held_out_psnr(val)
         self.sched.step()
-        self.epoch, self.batch_in_epoch = e, 0
+        self.epoch, self.batch_in_epoch, self.pairs_in_epoch = e, 0, 0
         is_best = score > self.best
         self.best = max(self.best, score)  # before saving: the epoch, best and last files hold one state
         self._save(epoch_checkpoint_name(e))
@@ -425,6 +510,7 @@ class Trainer:
         self._save("last.pt")
         desc = "  ".join(f"{b} {v['psnr']:.2f}dB" if v.get("psnr") is not None else f"{b} -" for b, v in val.items())
         self.console.print(f"epoch {e}/{self.epochs}: {desc}")
+        distributed.barrier(self.dist)
 
     def _finish_videos(self) -> None:
         probe_dir = self.run / "videos" / "probe"
@@ -443,24 +529,45 @@ class Trainer:
 
     def train(self) -> Path:
         """Run (or resume) training to the configured number of epochs."""
-        self.setup()
-        cfg = self.cfg
+        try:
+            self.setup()
+            with distributed.terminate_as_interrupt(self.dist.enabled):
+                return self._train()
+        finally:
+            if self.dist.enabled:
+                self._unwrap()
+            if not self._dist_given:
+                distributed.shutdown(self.dist)
+
+    def _unwrap(self) -> None:
+        """Drop the DDP wrappers while the process group is still registered: a DDP reducer
+        that holds the group's last reference destroys it without releasing the GIL, which can
+        deadlock with gloo's worker threads (torch 2.13)."""
+        if hasattr(self, "train_model"):  # setup got as far as wrapping
+            self.train_model, self.train_disc = self.model, self.disc
+            gc.collect()
+
+    def _train(self) -> Path:
+        cfg, ddp = self.cfg, self.dist
         total = self.epochs * self.iters_per_epoch
+        procs = (f", {ddp.world_size} processes ({ddp.backend}) x batch {cfg.schedule.batch_size} = global batch "
+                 f"{self.loader.global_batch_size}" if ddp.enabled else "")
         self.console.print(f"training {escape(str(self.run))}: {self.epochs} epochs x {self.iters_per_epoch} iterations, "
                            f"model {cfg.model.preset} ({len(self.model.input_names)} inputs, {cfg.model.conditioning}), "
                            f"perceptual={getattr(self.loss, 'resolved', cfg.loss.perceptual)}, "
-                           f"device={self.device}, precision={cfg.precision}")
+                           f"device={self.device}, precision={cfg.precision}{procs}")
         self.model.train()
         cols = [TextColumn("epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
                 TextColumn("loss {task.fields[loss]:.4f}"), TextColumn("{task.fields[its]:.1f} it/s"),
                 TimeElapsedColumn(), TimeRemainingColumn()]
         interrupted = False
-        with Progress(*cols, console=self.console, transient=False, disable=not self.console.is_terminal) as prog:
+        with Progress(*cols, console=self.console, transient=False,
+                      disable=not self.console.is_terminal or not ddp.is_main) as prog:
             task = prog.add_task("train", total=total, completed=self.step, epoch=self.epoch + 1, loss=float("nan"), its=0.0)
             t0, s0 = time.perf_counter(), self.step
             try:
                 while self.epoch < self.epochs:
-                    self.loader.set_epoch(self.epoch, start_batch=self.batch_in_epoch)
+                    self.loader.set_epoch(self.epoch, start_pair=self.pairs_in_epoch)
                     batches = iter(self.loader)
                     while True:
                         ts = time.perf_counter()
@@ -471,28 +578,56 @@ class Trainer:
                         self.train_seconds += time.perf_counter() - ts
                         self.step += 1
                         self.batch_in_epoch += 1
+                        self.pairs_in_epoch += self.loader.step_pairs(self.pairs_in_epoch)
                         its = (self.step - s0) / max(time.perf_counter() - t0, 1e-9)
                         prog.update(task, advance=1, epoch=self.epoch + 1, loss=logs["loss"], its=its)
-                        if self.step % cfg.schedule.log_every == 0:
+                        if ddp.is_main and self.step % cfg.schedule.log_every == 0:
                             self._log({"epoch": self.epoch + 1, "iteration": self.step, "kind": "train",
                                        "lr": self.sched.get_last_lr()[0], **logs})
-                        if self.step % cfg.schedule.probe_every == 0:
+                        if ddp.is_main and self.step % cfg.schedule.probe_every == 0:
                             write_png_codes(self.run / "videos" / "probe" / f"step-{self.step:09d}.png",
                                             self.render_probe())
                         kill_point(f"step-{self.step}")
+                        if ddp.enabled:
+                            kill_point(f"rank{ddp.rank}-step-{self.step}")
                         if cfg.schedule.stop_after is not None and self.step >= cfg.schedule.stop_after:
                             raise _StopAfter
                     self._end_of_epoch()
             except (KeyboardInterrupt, _StopAfter) as exc:
                 interrupted = True
-                self._save("last.pt")
-                self.console.print(f"[yellow]stopped at epoch {self.epoch + 1}, step {self.step}; "
-                                   f"checkpoint written; continue with --resume[/]")
-                if isinstance(exc, KeyboardInterrupt):
+                self._stopped(exc)
+                if isinstance(exc, _StopAfter):
+                    distributed.barrier(ddp)  # every rank stops here, alive: leave together
+                else:
                     raise  # Ctrl-C: the command exits 130, so `neutex train ... && neutex eval ...` stops
+            except RuntimeError as exc:
+                if not (ddp.enabled and distributed.is_comm_failure(exc)):
+                    raise
+                # another rank is gone (killed, out of memory, an error): rank 0 keeps what it has
+                self._stopped(exc)
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise TrainingError(
+                    f"lost the other processes at epoch {self.epoch + 1}, step {self.step} "
+                    f"(one of them ended: its own output says why): {first[:200]}",
+                    hint="resume with the same command and --resume (rank 0 wrote last.pt unless it was the one "
+                         "that ended; then the newest checkpoint it wrote is used)") from exc
 
         if not interrupted:
-            self._finish_videos()
-            plot_run_curves(read_metrics(self.run), self.run)
+            if ddp.is_main:
+                self._finish_videos()
+                plot_run_curves(read_metrics(self.run), self.run)
             self.console.print(f"done: {escape(str(self.run))}")
+            distributed.barrier(ddp)
         return self.run
+
+    def _stopped(self, exc: BaseException) -> None:
+        """Rank 0 writes ``last.pt`` at the current step and says how to go on (interrupted,
+        ``stop_after`` reached, or the other ranks lost)."""
+        if not self.dist.is_main:
+            return
+        with distributed.signals_deferred(self.dist.enabled):  # a second signal must not tear it
+            self._save("last.pt")
+        why = {distributed.Terminated: " (SIGTERM: torchrun stops every rank when one ends or is interrupted)"}.get(
+            type(exc), "")
+        self.console.print(f"[yellow]stopped at epoch {self.epoch + 1}, step {self.step}{why}; "
+                           f"checkpoint written; continue with --resume[/]")
