@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from neutex.capture.environments import Environment, parse_environments
 from neutex.capture.imageio import read_array_file, read_image
 from neutex.errors import CaptureError
 from neutex.jsonio import read_json_object, write_json_atomic
@@ -203,7 +204,7 @@ class Capture:
     up: np.ndarray = field(default_factory=lambda: np.array([0.0, 0.0, 1.0]))
     sequences: list[Sequence] = field(default_factory=list)
     generator: dict[str, Any] = field(default_factory=dict)  # how it was made (synth settings, importer)
-    environments: list = field(default_factory=list)  # neutex.capture.environments.Environment: env-map ground truth
+    environments: list[Environment] = field(default_factory=list)  # env-map ground truth
 
     def camera(self, cam_id: str) -> Camera:
         return self._cams()[cam_id]
@@ -480,8 +481,6 @@ def parse_capture(d: Any, root: Path) -> Capture:
         for i, c in enumerate(cameras):
             if not c.gbuffer:
                 raise _err("mesh", f"missing, and cameras[{i}] ({c.id}) gives no gbuffer; one of the two is required")
-    from neutex.capture.environments import parse_environments
-
     environments = parse_environments(d.get("environments", []), cam_ids)
     return Capture(Path(root), cameras, lights, frames, mesh, color_space, up / np.linalg.norm(up), sequences,
                    dict(_get(d, "generator", "", dict, {})), environments)
