@@ -18,6 +18,11 @@ from neutex.model.config import DiscriminatorConfig, ModelConfig
 from neutex.train.losses import LossConfig
 
 
+#: fields that steer a run but do not change what it learns: a finished run trained with other
+#: values of these is still the same experiment (see :func:`neutex.config.config_difference`).
+CONTROL_KEYS = ("out", "data.path", "resume", "schedule.stop_after", "threads", "device")
+
+
 @dataclass
 class DataConfig:
     """Which prepared dataset to train on and how targets are encoded."""
