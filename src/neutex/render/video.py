@@ -49,7 +49,7 @@ def error_heatmap(pred_linear: np.ndarray, gt_linear: np.ndarray, mask: np.ndarr
 
     ``vmax`` defaults to the 99th percentile of the error on object pixels.
     """
-    from matplotlib import colormaps
+    from matplotlib import colormaps  # heavy optional dependency: only for a heat map
 
     err = np.abs(pred_linear.astype(np.float32) - gt_linear.astype(np.float32)).mean(-1)
     sel = err[mask] if mask is not None and mask.any() else err
