@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from neutex.errors import ConfigError
-from neutex.model.inputs import compute_inputs
+from neutex.model.pixel_geometry import compute_inputs
 from neutex.train.vgg import PIX2PIXHD_VGG_LAYERS, PIX2PIXHD_VGG_WEIGHTS, VGG19Features
 
 #: the origin's own code, measured on the bench machine (256², batch 1, 2 threads), in ms.
