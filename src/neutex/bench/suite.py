@@ -35,8 +35,7 @@ from neutex.errors import NeutexError
 from neutex.model.config import model_configs
 from neutex.model.flops import count_flops
 from neutex.synth.render import bench_synth
-from neutex.train.config import DataConfig, ScheduleConfig, TrainConfig
-from neutex.train.losses import LossConfig
+from neutex.train.config import DataConfig, LossConfig, ScheduleConfig, TrainConfig
 from neutex.train.trainer import Trainer
 
 Log = Callable[[str], None]
