@@ -34,8 +34,8 @@ LUMINANCE = np.array([0.2126, 0.7152, 0.0722])
 
 
 def up_basis(up=(0.0, 0.0, 1.0)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(e1, e2, up)``: the right-handed orthonormal basis azimuths are measured in (the same
-    as light sweeps': :func:`neutex.render.lights.azimuth_deg`).
+    """``(e1, e2, up)``: the right-handed orthonormal basis azimuths are measured in, by maps
+    and by light sweeps alike (:func:`neutex.render.lights.azimuth_deg`).
 
     Examples:
         >>> [b.tolist() for b in up_basis()]
