@@ -25,7 +25,7 @@ from neutex.capture.schema import Camera, Capture, load_capture, save_capture
 from neutex.envmap.latlong import mitsuba_to_world, read_envmap, write_envmap
 from neutex.errors import CaptureError
 from neutex.synth.render import _progress
-from neutex.synth.scene import material_dict, mesh_dict, sensor_dict, sensor_key, to_mitsuba
+from neutex.synth.scene import build_scene_dict, sensor_key, to_mitsuba
 from neutex.synth.stage import pick_sweep_cameras
 from neutex.synth.variant import set_variant
 
@@ -68,14 +68,9 @@ def build_env_scene_dict(mesh_file: str | Path, albedo_file: str | Path, roughne
         >>> sorted(build_env_scene_dict("m.obj", "a.png", "r.png", [cam], envmap_emitter_dict("e.exr"), spp=4))
         ['integrator', 'light', 'object', 'sensor_cam00', 'type']
     """
-    d: dict[str, Any] = {
-        "type": "scene",
-        "integrator": {"type": "path", "max_depth": int(max_depth), "hide_emitters": True},
-        "object": mesh_dict(mesh_file, material_dict(albedo_file, roughness_file, specular)),
-        "light": emitter,
-    }
-    for cam in cameras:
-        d[sensor_key(cam.id)] = sensor_dict(cam, {"type": "independent", "sample_count": int(spp)})
+    d = build_scene_dict(mesh_file, albedo_file, roughness_file, cameras, spp=spp, max_depth=max_depth,
+                         specular=specular)
+    d["light"] = emitter
     return d
 
 
