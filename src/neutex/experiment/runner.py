@@ -45,7 +45,7 @@ from neutex.run.checkpoint import latest_checkpoint
 from neutex.run.load import read_metrics, upgrade_config_dict
 from neutex.synth.config import PRESETS, preset_config
 from neutex.synth.render import synthesize
-from neutex.train.config import CONTROL_KEYS, TrainConfig
+from neutex.train.config import TrainConfig, changed_settings
 from neutex.train.trainer import Trainer
 
 METRIC_KEYS = ("psnr", "psnr_tonemapped", "ssim", "mae", "mse")
@@ -247,10 +247,7 @@ def _check_same_experiment(rv: ResolvedVariant) -> None:
         stored = config_to_dict(config_from_dict(TrainConfig, upgrade_config_dict(stored)))
     except ConfigError:
         pass
-    want = config_to_dict(rv.config)
-    if want["model"].get("texture_res") is None:  # resolved from the data when the run was made
-        want["model"]["texture_res"] = stored.get("model", {}).get("texture_res")
-    diff = config_difference(stored, want, CONTROL_KEYS)
+    diff = changed_settings(stored, rv.config)
     if diff:
         raise ConfigError(f"{rv.config.out}: trained with other settings ({'; '.join(diff[:3])})",
                           hint="use another --out, or delete that run folder to train it again")

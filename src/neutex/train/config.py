@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 import tyro
 
 from neutex.color import Encoding
+from neutex.config import config_difference, config_to_dict
 from neutex.errors import ConfigError
 from neutex.model.config import DiscriminatorConfig, ModelConfig
 from neutex.train.vgg_layers import PIX2PIXHD_VGG_WEIGHTS, VGG19_LAYERS, VGG_BLOCK_END_LAYERS, VGGLayer
@@ -238,3 +239,21 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _check_at_least("threads", self.threads, 1, "for torch's default")
+
+
+def changed_settings(stored: dict[str, Any], cfg: TrainConfig) -> list[str]:
+    """What ``cfg`` changes against a run made with ``stored`` (its config.json's config, as a
+    dict): ``key: run -> now`` for every field that changes what the run learns
+    (:data:`CONTROL_KEYS` left out). An unresolved ``model.texture_res`` (None: chosen from the
+    data) takes the run's value.
+
+    Examples:
+        >>> stored = config_to_dict(TrainConfig(seed=1, threads=2))
+        >>> stored["model"]["texture_res"] = 256
+        >>> changed_settings(stored, TrainConfig(seed=2))
+        ['seed: 1 -> 2']
+    """
+    want = config_to_dict(cfg)
+    if want["model"].get("texture_res") is None:  # resolved from the data when the run was made
+        want["model"]["texture_res"] = stored.get("model", {}).get("texture_res")
+    return config_difference(stored, want, CONTROL_KEYS)

@@ -26,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from neutex import __version__
 from neutex.capture.imageio import write_png_codes
 from neutex.color import encode_target
-from neutex.config import config_difference, config_to_dict, save_config
+from neutex.config import config_to_dict, save_config
 from neutex.data.loader import PairLoader, set_light
 from neutex.data.prepared import PreparedData
 from neutex.data.splits import BUCKETS
@@ -51,7 +51,7 @@ from neutex.run.checkpoint import (
 from neutex.run.evaluate import SweepJob, held_out_psnr, measure_pairs, measure_sweep, sample_pairs, sweep_jobs
 from neutex.run.load import open_shadows, read_metrics, read_run_config
 from neutex.run.predict import FrameRenderer
-from neutex.train.config import CONTROL_KEYS, TrainConfig
+from neutex.train.config import TrainConfig, changed_settings
 from neutex.train.losses import masked_l1
 from neutex.train.texture_init import init_texture_from_photos
 
@@ -187,11 +187,7 @@ class Trainer:
     def _check_same_config(self) -> None:
         """Refuse to continue a run with other settings than its config.json's (naming them):
         e.g. another --model.conditioning would only fail later, loading the weights."""
-        stored = config_to_dict(read_run_config(self.run)[0])
-        want = config_to_dict(self.cfg)
-        if want["model"].get("texture_res") is None:  # resolved from the data when the run was made
-            want["model"]["texture_res"] = stored["model"].get("texture_res")
-        diff = config_difference(stored, want, CONTROL_KEYS)
+        diff = changed_settings(config_to_dict(read_run_config(self.run)[0]), self.cfg)
         if diff:
             more = f" and {len(diff) - 3} more" if len(diff) > 3 else ""
             raise ConfigError(f"{self.run / 'config.json'}: the run was made with other settings than these "
