@@ -27,14 +27,13 @@ print(sorted(m for m in {heavy!r} if m in sys.modules))
 
 
 def _heavy_loaded_by(*argvs: list[str]) -> str:
+    """The heavy libraries loaded by importing neutex.cli and running ``neutex ARGV`` for each."""
     code = _CODE.format(argvs=list(argvs), heavy=HEAVY)
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
 
 
 def test_importing_the_cli_loads_no_heavy_library():
-    code = f"import sys, neutex.cli; print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+    assert _heavy_loaded_by() == "[]"
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["train", "--model.preset", "exp1", "--help"]])
