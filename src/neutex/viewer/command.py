@@ -47,10 +47,10 @@ class ViewCommand:
     """Prepared dataset, if it moved since training."""
 
     def main(self) -> None:
+        # heavy (torch, the run and the viewer it drives): imported only when the command runs
         import torch
         from rich.console import Console
 
-        # heavy (torch, the run and the viewer it drives): imported only when the command runs
         from neutex.device import autocast_dtype
         from neutex.run.load import load_run
         from neutex.viewer.app import ViewerApp, check_port
