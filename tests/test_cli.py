@@ -1,6 +1,8 @@
-"""``neutex --help`` stays instant: building the CLI's parser (for every subcommand's help, and
-``train --model.preset``) imports no torch, nor any other heavy library a command drives."""
+"""``neutex --help`` stays instant: importing the CLI and building its parser (for every
+subcommand's help, and ``train --model.preset``) imports no torch, nor any other heavy library a
+command drives."""
 
+import json
 import subprocess
 import sys
 
@@ -10,10 +12,14 @@ from neutex.cli import COMMANDS
 
 #: what a command imports only when it runs (torch, the renderers, plotting, the web viewer).
 HEAVY = ("torch", "mitsuba", "drjit", "moderngl", "matplotlib", "viser")
+#: the command lines checked, in one fresh interpreter, one after the other.
+ARGVS = [["--help"], *([name, "--help"] for name, _, _ in COMMANDS), ["train", "--model.preset", "exp1", "--help"]]
 
 _CODE = """
-import contextlib, io, sys
+import contextlib, io, json, sys
+heavy = lambda: sorted(m for m in {heavy!r} if m in sys.modules)
 from neutex.cli import entrypoint
+loaded = {{"import neutex.cli": heavy()}}
 for argv in {argvs!r}:
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
@@ -22,24 +28,19 @@ for argv in {argvs!r}:
         except SystemExit as exc:
             assert exc.code == 0, (argv, exc.code)
     assert "usage: neutex" in out.getvalue(), argv
-print(sorted(m for m in {heavy!r} if m in sys.modules))
+    loaded["neutex " + " ".join(argv)] = heavy()
+print(json.dumps(loaded))
 """
 
 
-def _heavy_loaded_by(*argvs: list[str]) -> str:
-    """The heavy libraries loaded by importing neutex.cli and running ``neutex ARGV`` for each."""
-    code = _CODE.format(argvs=list(argvs), heavy=HEAVY)
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+@pytest.fixture(scope="module")
+def loaded() -> dict[str, list[str]]:
+    """``{step: heavy modules loaded after it}`` (cumulative) for the import and each of ARGVS."""
+    code = _CODE.format(heavy=HEAVY, argvs=ARGVS)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
 
 
-def test_importing_the_cli_loads_no_heavy_library():
-    assert _heavy_loaded_by() == "[]"
-
-
-@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["train", "--model.preset", "exp1", "--help"]])
-def test_help_loads_no_heavy_library(argv):
-    assert _heavy_loaded_by(argv) == "[]"
-
-
-def test_every_subcommands_help_loads_no_heavy_library():
-    assert _heavy_loaded_by(*([name, "--help"] for name, _, _ in COMMANDS)) == "[]"
+@pytest.mark.parametrize("step", ["import neutex.cli", *("neutex " + " ".join(a) for a in ARGVS)])
+def test_loads_no_heavy_library(loaded, step):
+    assert loaded[step] == []
