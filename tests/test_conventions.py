@@ -69,7 +69,7 @@ def test_light_dir_points_at_the_light(tmp_path):
 
     data = PreparedData.open(write_synthetic_prepared(tmp_path / "p", views=2, lights=3, res=16))
     src = torch.from_numpy(np.asarray(data.light_sources, np.float32))
-    from neutex.model.inputs import PixelGeometry
+    from neutex.model.pixel_geometry import PixelGeometry
 
     b = geometry_batch(GBufferTensors.of(data), torch.tensor([0, 1, 1]), src)
     g = PixelGeometry(b)

@@ -2,9 +2,9 @@
 code it drives; this file only unions them and turns :class:`NeutexError` into one red line.
 
 Each command imports the pipeline it drives (torch, Mitsuba, moderngl) inside ``main()``, so
-``--help`` loads only the commands' configs. (One of them still loads torch: the training
-config's model config validates its inputs against the renderer-input registry in
-:mod:`neutex.model.inputs` and imports the model's modules to build it.)
+``--help`` loads only the commands' configs, and those import no torch (the model config
+validates against the torch-free input registry, slot plan and option types; a test checks
+that building the parser loads no torch).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import sys
 from typing import Annotated, Any, Union
 
 from neutex.errors import NeutexError
+from neutex.model.config import model_configs
 
 #: (subcommand, module, class) in pipeline order.
 COMMANDS: list[tuple[str, str, str]] = [
@@ -53,12 +54,8 @@ def _subcommand(name: str, cls: Any, argv: list[str]) -> Any:
     import tyro
 
     preset = _model_preset(argv) if name == "train" else None
-    if preset is not None:
-        # heavy (torch): imported only when a preset is named
-        from neutex.model.config import model_configs
-
-        if preset in model_configs:
-            return Annotated[cls, tyro.conf.subcommand(name=name, default=cls(model=model_configs[preset]))]
+    if preset is not None and preset in model_configs:
+        return Annotated[cls, tyro.conf.subcommand(name=name, default=cls(model=model_configs[preset]))]
     return Annotated[cls, tyro.conf.subcommand(name=name)]
 
 

@@ -21,7 +21,7 @@ _LOG_SCALE = 1.0 / (np.log(4.0 + LOG_EPS) - np.log(LOG_EPS))
 def _lib(x):
     if isinstance(x, np.ndarray) or np.isscalar(x):
         return np
-    import torch
+    import torch  # x is a tensor, so torch is loaded already; colour stays importable without it
 
     return torch
 

@@ -1,5 +1,6 @@
 """Typed dataclass configs <-> plain JSON. Loading rejects unknown keys (a misspelt key must
-never be dropped silently) and rebuilds nested dataclasses, Literals and tuples."""
+never be dropped silently) and rebuilds nested dataclasses, Literals and tuples. Nested config
+dicts are also seen as flat dotted keys (``model.conditioning``): to override and to compare them."""
 
 from __future__ import annotations
 
@@ -82,6 +83,51 @@ def config_from_dict(cls: type[T], d: dict[str, Any], where: str = "config") -> 
         raise ConfigError(f"{where}.{unknown[0]}: unknown key (known: {', '.join(sorted(names))})")
     kwargs = {k: _build(hints[k], v, f"{where}.{k}") for k, v in d.items()}
     return cls(**kwargs)
+
+
+def flatten_overrides(d: dict[str, Any] | None, where: str, prefix: str = "") -> dict[str, Any]:
+    """Nested and dotted override mappings -> one flat ``{"a.b.c": value}`` dict.
+
+    Examples:
+        >>> flatten_overrides({"model": {"conditioning": "concat"}, "schedule.epochs": 2}, "base")
+        {'model.conditioning': 'concat', 'schedule.epochs': 2}
+    """
+    if d is None:
+        return {}
+    if not isinstance(d, dict):
+        raise ConfigError(f"{where}: expected a mapping of config keys, got {type(d).__name__}")
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if not isinstance(k, str) or not k:
+            raise ConfigError(f"{where}: keys must be non-empty strings, got {k!r}")
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten_overrides(v, where, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def config_difference(a: dict[str, Any], b: dict[str, Any], ignore: tuple[str, ...] = ()) -> list[str]:
+    """Dotted keys whose values differ between two nested config dicts, as ``key: a -> b``
+    (``ignore``: dotted keys left out; an int-valued float equals the int, a tuple the list)."""
+    fa, fb = flatten_overrides(a, "a"), flatten_overrides(b, "b")
+    out = []
+    for k in sorted(set(fa) | set(fb)):
+        if k in ignore:
+            continue
+        va, vb = fa.get(k), fb.get(k)
+        if _norm(va) != _norm(vb):
+            out.append(f"{k}: {va!r} -> {vb!r}")
+    return out
+
+
+def _norm(v: Any) -> Any:
+    if isinstance(v, (list, tuple)):
+        return [_norm(x) for x in v]
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
 
 
 def save_config(cfg: Any, path: str | Path, extra: dict[str, Any] | None = None) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from neutex.experiment.command import print_results
+from neutex.experiment.suite import ScaleName, suites
 
 
 @dataclass
@@ -25,7 +26,7 @@ class DemoCommand:
 
     out: Path = Path("demo_out")
     """Folder for the capture, prepared data, runs, summary.json and report.html."""
-    scale: Literal["tiny", "small", "full"] = "small"
+    scale: ScaleName = "small"
     """tiny: a one-minute smoke run; small: the demo (about 10 minutes on 2 CPU cores)."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     """Where to train and evaluate."""
@@ -35,7 +36,6 @@ class DemoCommand:
 
         # heavy (torch and what it drives): imported only when the command runs
         from neutex.experiment.runner import run_suite
-        from neutex.experiment.suite import suites
 
         t0 = time.perf_counter()
         err = Console(stderr=True)

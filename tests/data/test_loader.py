@@ -4,7 +4,7 @@ import torch
 
 from neutex.data import GBufferTensors, PairLoader, PreparedData, geometry_batch, write_synthetic_prepared
 from neutex.errors import DataError
-from neutex.model.inputs import PixelGeometry
+from neutex.model.pixel_geometry import PixelGeometry
 
 
 @pytest.fixture(scope="module")

@@ -4,12 +4,12 @@ registry, override order, splits."""
 import pytest
 import yaml
 
+from neutex.config import flatten_overrides
 from neutex.errors import ConfigError
 from neutex.experiment.suite import (
     SCALES,
     SplitSpec,
     apply_overrides,
-    flatten_overrides,
     load_suite,
     resolve_variants,
     suites,

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from neutex.errors import ConfigError, DataError
-from neutex.model.inputs import GGX_ROUGHNESS, INPUTS, RADIANCE_CUES, PixelGeometry, compute_inputs, ggx_lobe, register_input
+from neutex.model.inputs import GGX_ROUGHNESS, INPUTS, RADIANCE_CUES, register_input
+from neutex.model.pixel_geometry import PixelGeometry, compute_inputs, ggx_lobe
 
 
 def _unit(v):

@@ -146,7 +146,7 @@ def test_shading_cue_adds_the_lambert_cosine_channel():
 def test_residual_model_starts_at_its_physically_based_base():
     """prediction = encode(Σ texture x radiance cue) + UNet, the UNet's output layer zeroed."""
     from neutex.color import decode_target
-    from neutex.model.inputs import compute_inputs
+    from neutex.model.pixel_geometry import compute_inputs
 
     model = ModelConfig(texture_res=32, unet_depth=3, unet_width=8).setup("log")
     batch = make_batch(B=1)

@@ -19,8 +19,7 @@ from neutex.render.config import RenderConfig
 from neutex.render.pipeline import render_video
 from neutex.report.media import SWEEP_MAX_FRAMES, sweep_videos
 from neutex.run.load import load_run, read_metrics
-from neutex.train.config import DataConfig, ScheduleConfig, TrainConfig
-from neutex.train.losses import LossConfig
+from neutex.train.config import DataConfig, LossConfig, ScheduleConfig, TrainConfig
 from neutex.train.trainer import Trainer
 
 #: a ground-truth sweep longer than the report's cap, so both sides subsample it.

@@ -5,15 +5,16 @@ import torch
 
 from neutex.errors import ConfigError, DataError, DependencyError
 from neutex.model import DiscriminatorConfig
+from neutex.train.config import LossConfig
 from neutex.train.losses import (
-    LossConfig,
     PerceptualLoss,
     feature_matching_loss,
     gan_discriminator_loss,
     gan_generator_loss,
     masked_l1,
 )
-from neutex.train.vgg import VGG19_FILENAME, VGG19_LAYERS, VGG19Features, hub_weights_path, load_vgg_weights
+from neutex.train.vgg import VGG19_FILENAME, VGG19Features, hub_weights_path, load_vgg_weights
+from neutex.train.vgg_layers import VGG19_LAYERS
 
 _CONVS = [(0, 3, 64), (2, 64, 64), (5, 64, 128), (7, 128, 128), (10, 128, 256), (12, 256, 256), (14, 256, 256),
           (16, 256, 256), (19, 256, 512), (21, 512, 512), (23, 512, 512), (25, 512, 512), (28, 512, 512),

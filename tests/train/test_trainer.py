@@ -13,8 +13,7 @@ from neutex.data.synthetic import write_synthetic_prepared
 from neutex.errors import CheckpointError, ConfigError, TrainingError
 from neutex.model import ModelConfig
 from neutex.run.checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
-from neutex.train.config import DataConfig, OptimConfig, ScheduleConfig, TrainConfig
-from neutex.train.losses import LossConfig
+from neutex.train.config import DataConfig, LossConfig, OptimConfig, ScheduleConfig, TrainConfig
 from neutex.train.trainer import Trainer, auto_epochs
 
 

@@ -12,8 +12,7 @@ import torch
 from rich.console import Console
 
 from neutex.model.config import ModelConfig, model_configs
-from neutex.train.config import DataConfig, ScheduleConfig, TrainConfig
-from neutex.train.losses import LossConfig
+from neutex.train.config import DataConfig, LossConfig, ScheduleConfig, TrainConfig
 from neutex.train.trainer import Trainer
 
 

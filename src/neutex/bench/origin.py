@@ -43,8 +43,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from neutex.errors import ConfigError
-from neutex.model.inputs import compute_inputs
-from neutex.train.vgg import PIX2PIXHD_VGG_LAYERS, PIX2PIXHD_VGG_WEIGHTS, VGG19Features
+from neutex.model.pixel_geometry import compute_inputs
+from neutex.train.vgg import VGG19Features
+from neutex.train.vgg_layers import PIX2PIXHD_VGG_LAYERS, PIX2PIXHD_VGG_WEIGHTS
 
 #: the origin's own code, measured on the bench machine (256², batch 1, 2 threads), in ms.
 QUOTED_ORIGIN_MS = {"generator_step": 1400.0, "full_gan_step": 1870.0, "inference": 139.0}

@@ -34,7 +34,7 @@ from neutex.data.prepared import PreparedData
 from neutex.data.synthetic import write_synthetic_prepared
 from neutex.errors import NeutexError
 from neutex.model.flops import count_flops
-from neutex.model.inputs import compute_inputs
+from neutex.model.pixel_geometry import compute_inputs
 from neutex.render.lights import circle_light_sources
 from neutex.run.load import open_shadows
 from neutex.run.predict import FrameRenderer
@@ -214,7 +214,7 @@ def bench_inference(res: int, data_root: Path, cfg: BenchConfig, log: Log) -> li
 
 def bench_inputs(res: int, data_root: Path, cfg: BenchConfig, log: Log) -> list[dict[str, Any]]:
     """What the default model's per-pixel inputs cost per training image (B = 1): the cues
-    (:func:`~neutex.model.inputs.compute_inputs`) and the cast-shadow visibility, with the
+    (:func:`~neutex.model.pixel_geometry.compute_inputs`) and the cast-shadow visibility, with the
     light's shadow map cached (training: the stage's lights repeat every epoch) and with a new
     map per light (sweeps, novel lights). ``fraction_of_step``: of the default model's training
     step at the same size and precision (filled in by :func:`summarize_ratios`)."""

@@ -17,6 +17,7 @@ _LAZY = {
     "write_exr": "neutex.capture.imageio",
     "write_png": "neutex.capture.imageio",
     "write_png_codes": "neutex.capture.imageio",
+    "check_keys": "neutex.capture.keys",
     "Camera": "neutex.capture.schema",
     "Capture": "neutex.capture.schema",
     "check_paths_inside": "neutex.capture.schema",

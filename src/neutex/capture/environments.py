@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from neutex.capture.keys import check_keys
 from neutex.errors import CaptureError
 
 _ENV_KEYS = {"name", "map", "rotation_deg", "frames", "generator"}
@@ -55,11 +56,14 @@ class Environment:
         return d
 
 
-def _check_keys(d: dict, allowed: set[str], where: str) -> None:
-    for k in d:
-        if k not in allowed and not str(k).startswith("x_"):
-            raise CaptureError(f"{where}.{k}: unknown key (expected one of: {', '.join(sorted(allowed))}; "
-                               "prefix your own metadata keys with 'x_')")
+def _check_object(d: Any, allowed: set[str], strings: tuple[str, ...], where: str) -> None:
+    """``d`` is an object with only ``allowed`` keys (or ``x_`` ones) and a string at each of ``strings``."""
+    if not isinstance(d, dict):
+        raise CaptureError(f"{where}: expected an object")
+    check_keys(d, allowed, where)
+    for key in strings:
+        if not isinstance(d.get(key), str):
+            raise CaptureError(f"{where}.{key}: {'missing' if key not in d else 'expected a string'}")
 
 
 def parse_environments(raw: Any, cam_ids: set[str]) -> list[Environment]:
@@ -80,12 +84,7 @@ def parse_environments(raw: Any, cam_ids: set[str]) -> list[Environment]:
     names: dict[str, int] = {}
     for i, e in enumerate(raw):
         where = f"environments[{i}]"
-        if not isinstance(e, dict):
-            raise CaptureError(f"{where}: expected an object")
-        _check_keys(e, _ENV_KEYS, where)
-        for key in ("name", "map"):
-            if not isinstance(e.get(key), str):
-                raise CaptureError(f"{where}.{key}: {'missing' if key not in e else 'expected a string'}")
+        _check_object(e, _ENV_KEYS, ("name", "map"), where)
         if not _NAME.match(e["name"]):
             raise CaptureError(f"{where}.name: {e['name']!r}: use only letters, digits, '_', '-' and '.'")
         if e["name"] in names:
@@ -100,12 +99,7 @@ def parse_environments(raw: Any, cam_ids: set[str]) -> list[Environment]:
         frames, seen = [], set()
         for j, f in enumerate(frames_raw):
             fw = f"{where}.frames[{j}]"
-            if not isinstance(f, dict):
-                raise CaptureError(f"{fw}: expected an object")
-            _check_keys(f, _ENV_FRAME_KEYS, fw)
-            for key in ("camera", "image"):
-                if not isinstance(f.get(key), str):
-                    raise CaptureError(f"{fw}.{key}: {'missing' if key not in f else 'expected a string'}")
+            _check_object(f, _ENV_FRAME_KEYS, ("camera", "image"), fw)
             if f["camera"] not in cam_ids:
                 raise CaptureError(f"{fw}.camera: unknown camera id {f['camera']!r}")
             if f["camera"] in seen:

@@ -10,6 +10,7 @@ decoded to linear); JPEG is always sRGB-encoded and always decoded to linear.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import io
 import os
 import struct
@@ -48,8 +49,6 @@ _QUIET_LOCK = threading.RLock()
 
 def _flush_c_stdio() -> None:
     try:
-        import ctypes
-
         ctypes.CDLL(None).fflush(None)
     except (OSError, AttributeError):
         pass
@@ -97,7 +96,7 @@ def png_bit_depth(path: str | Path) -> int:
 
 def _read_png_codes(path: Path) -> np.ndarray:
     """PNG -> integer code values ``(H, W, C)``, uint8 or uint16, channels in file order (RGB[A])."""
-    import cv2
+    import cv2  # heavy optional dependency (OpenCV): imported only when a PNG is decoded
 
     png_bit_depth(path)  # a clear error for a non-PNG or a cut header
     data = np.fromfile(path, np.uint8)

@@ -184,7 +184,7 @@ def _parse_obj(path: Path) -> Mesh:
 
 
 def _parse_ply(path: Path) -> Mesh:
-    from trimesh.exchange.ply import load_ply
+    from trimesh.exchange.ply import load_ply  # heavy optional dependency: imported only for a PLY
 
     try:
         with open(path, "rb") as fh:

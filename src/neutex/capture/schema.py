@@ -21,7 +21,9 @@ from typing import Any, Literal
 
 import numpy as np
 
+from neutex.capture.environments import Environment, parse_environments
 from neutex.capture.imageio import read_array_file, read_image
+from neutex.capture.keys import check_keys
 from neutex.errors import CaptureError
 from neutex.jsonio import read_json_object, write_json_atomic
 
@@ -203,7 +205,7 @@ class Capture:
     up: np.ndarray = field(default_factory=lambda: np.array([0.0, 0.0, 1.0]))
     sequences: list[Sequence] = field(default_factory=list)
     generator: dict[str, Any] = field(default_factory=dict)  # how it was made (synth settings, importer)
-    environments: list = field(default_factory=list)  # neutex.capture.environments.Environment: env-map ground truth
+    environments: list[Environment] = field(default_factory=list)  # env-map ground truth
 
     def camera(self, cam_id: str) -> Camera:
         return self._cams()[cam_id]
@@ -276,13 +278,6 @@ def _get(d: dict, key: str, where: str, kind: type | tuple[type, ...] | None = N
     return v
 
 
-def _check_keys(d: dict, allowed: set[str], where: str) -> None:
-    for k in d:
-        if k not in allowed and not str(k).startswith("x_"):
-            raise _err(_sub(where, k), f"unknown key (expected one of: {', '.join(sorted(allowed))}; "
-                       "prefix your own metadata keys with 'x_')")
-
-
 def _matrix(v: Any, shape: tuple[int, ...], where: str) -> np.ndarray:
     try:
         a = np.asarray(v, dtype=np.float64)
@@ -309,7 +304,7 @@ def _parse_camera(d: Any, i: int, convention: str) -> Camera:
     where = f"cameras[{i}]"
     if not isinstance(d, dict):
         raise _err(where, "expected an object")
-    _check_keys(d, _CAMERA_KEYS, where)
+    check_keys(d, _CAMERA_KEYS, where)
     cid = _get(d, "id", where, str)
     model = _get(d, "model", where, str, "pinhole")
     width = _get(d, "width", where, int)
@@ -362,7 +357,7 @@ def _parse_light(d: Any, i: int) -> Light:
     where = f"lights[{i}]"
     if not isinstance(d, dict):
         raise _err(where, "expected an object")
-    _check_keys(d, _LIGHT_KEYS, where)
+    check_keys(d, _LIGHT_KEYS, where)
     lid = _get(d, "id", where, str)
     ltype = _get(d, "type", where, str)
     raw = _get(d, "intensity", where, None, [1.0, 1.0, 1.0])
@@ -403,7 +398,7 @@ def parse_capture(d: Any, root: Path) -> Capture:
     fmt = d.get("format")
     if fmt != FORMAT:
         raise _err("format", f"expected {FORMAT!r}, got {json.dumps(fmt)}")
-    _check_keys(d, _TOP_KEYS, "")
+    check_keys(d, _TOP_KEYS, "")
     color_space = _get(d, "color_space", "", str, "linear")
     if color_space not in ("linear", "srgb"):
         raise _err("color_space", f"expected 'linear' or 'srgb', got {color_space!r}")
@@ -428,7 +423,7 @@ def parse_capture(d: Any, root: Path) -> Capture:
         where = f"frames[{i}]"
         if not isinstance(f, dict):
             raise _err(where, "expected an object")
-        _check_keys(f, _FRAME_KEYS, where)
+        check_keys(f, _FRAME_KEYS, where)
         fr = Frame(_get(f, "camera", where, str), _get(f, "light", where, str), _get(f, "image", where, str),
                    _get(f, "mask", where, str, None))
         if fr.camera not in cam_ids:
@@ -448,7 +443,7 @@ def parse_capture(d: Any, root: Path) -> Capture:
         where = f"sequences[{i}]"
         if not isinstance(s, dict):
             raise _err(where, "expected an object")
-        _check_keys(s, _SEQUENCE_KEYS, where)
+        check_keys(s, _SEQUENCE_KEYS, where)
         seq = Sequence(_get(s, "name", where, str), _get(s, "camera", where, str), list(_get(s, "lights", where, list)),
                        list(_get(s, "frames", where, list)), float(_get(s, "fps", where, (int, float), 30.0)))
         if not _SEQUENCE_NAME.match(seq.name):
@@ -480,8 +475,6 @@ def parse_capture(d: Any, root: Path) -> Capture:
         for i, c in enumerate(cameras):
             if not c.gbuffer:
                 raise _err("mesh", f"missing, and cameras[{i}] ({c.id}) gives no gbuffer; one of the two is required")
-    from neutex.capture.environments import parse_environments
-
     environments = parse_environments(d.get("environments", []), cam_ids)
     return Capture(Path(root), cameras, lights, frames, mesh, color_space, up / np.linalg.norm(up), sequences,
                    dict(_get(d, "generator", "", dict, {})), environments)

@@ -19,6 +19,7 @@ from neutex.capture.imageio import read_image, read_mask
 from neutex.capture.mesh import load_mesh, save_mesh, unwrap_uvs
 from neutex.capture.schema import load_capture, read_camera_gbuffer, validate_files
 from neutex.config import config_to_dict
+from neutex.data.environments import write_environments
 from neutex.data.prepared import FLOAT16_MAX, PreparedWriter
 from neutex.data.splits import load_split_file, make_split
 from neutex.errors import CaptureError, ConfigError, DataError
@@ -260,8 +261,6 @@ def prepare_capture(cfg: PrepareConfig, log: Callable[[str], Any] | None = None)
                                hint="check the exposure and the image files (and color_space in capture.json)")
         # --- environment-map ground truth (never trained on)
         if cap.environments:
-            from neutex.data.environments import write_environments
-
             meta["environments"] = write_environments(
                 cap, tmp, cameras, writer.arrays["mask"],
                 lambda where, rel, cam: _read_checked(lambda p: read_image(p, cap.color_space), cap, where, rel, cam),

@@ -10,12 +10,14 @@ This module needs numpy only; torch tensors of the G-buffers come from
 from __future__ import annotations
 
 import datetime
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.lib.format import open_memmap
 
 from neutex import __version__
 from neutex.capture.schema import GBUFFER_KEYS, Camera, Light
@@ -94,8 +96,6 @@ class PreparedWriter:
     """
 
     def __init__(self, root: str | Path, cameras: list[Camera], lights: list[Light], width: int, height: int) -> None:
-        from numpy.lib.format import open_memmap
-
         self.root = Path(root)
         (self.root / "arrays").mkdir(parents=True, exist_ok=True)
         self.cameras, self.lights = list(cameras), list(lights)
@@ -316,8 +316,6 @@ class PreparedData:
     @property
     def content_hash(self) -> str:
         """A short hash of prepared.json and splits.json: identifies the dataset a run used."""
-        import hashlib
-
         h = hashlib.sha256()
         for name in ("prepared.json", "splits.json"):
             p = self.root / name

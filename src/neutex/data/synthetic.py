@@ -13,12 +13,12 @@ from neutex.capture.mesh import Mesh, save_mesh
 from neutex.capture.schema import Camera, Light, look_at
 from neutex.data.prepared import PreparedWriter
 from neutex.data.splits import make_split
-from neutex.model.inputs import PixelGeometry
+from neutex.model.pixel_geometry import PixelGeometry
 
 
 def lambert_shading(g: dict[str, np.ndarray], light: Light) -> np.ndarray:
     """``max(n·l, 0) · I / d² · mask`` of one view under one light, in float64: the renderer's
-    diffuse cue (:attr:`neutex.model.inputs.PixelGeometry.shaded_irradiance`), so the images are
+    diffuse cue (:attr:`neutex.model.pixel_geometry.PixelGeometry.shaded_irradiance`), so the images are
     exactly what a Lambertian model of that cue predicts.
 
     Args:

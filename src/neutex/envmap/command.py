@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-PresetName = Literal["sky", "studio", "spot"]
+from neutex.envmap.latlong import write_envmap
+from neutex.envmap.presets import PRESET_NAMES, PresetName, make_envmap
 
 
 @dataclass
@@ -17,7 +18,7 @@ class EnvmapCommand:
 
     out: Path
     """Folder to write the maps to (DIR/<preset>.<format>)."""
-    preset: tuple[PresetName, ...] = ("sky", "studio", "spot")
+    preset: tuple[PresetName, ...] = PRESET_NAMES
     """Which maps."""
     height: int = 128
     """Map height in pixels (the width is twice this)."""
@@ -25,8 +26,6 @@ class EnvmapCommand:
     """File format: 32-bit float OpenEXR or Radiance RGBE."""
 
     def main(self) -> None:
-        from neutex.envmap import make_envmap, write_envmap
-
         for name in self.preset:
             env = make_envmap(name, self.height)
             path = write_envmap(Path(self.out) / f"{name}.{self.format}", env)

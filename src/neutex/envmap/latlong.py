@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neutex.capture.imageio import ImageReadError, read_image, write_exr
 from neutex.errors import CaptureError
 
 #: Rec. 709 luminance weights (linear RGB).
@@ -33,8 +34,8 @@ LUMINANCE = np.array([0.2126, 0.7152, 0.0722])
 
 
 def up_basis(up=(0.0, 0.0, 1.0)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(e1, e2, up)``: the right-handed orthonormal basis azimuths are measured in (the same
-    as light sweeps': :func:`neutex.render.lights.azimuth_deg`).
+    """``(e1, e2, up)``: the right-handed orthonormal basis azimuths are measured in, by maps
+    and by light sweeps alike (:func:`neutex.render.lights.azimuth_deg`).
 
     Examples:
         >>> [b.tolist() for b in up_basis()]
@@ -206,8 +207,6 @@ def read_envmap(path: str | Path, up=(0.0, 0.0, 1.0), rotation_deg: float = 0.0)
         CaptureError: missing or unreadable file, NaN/inf or negative values, a shape that is
             not a map.
     """
-    from neutex.capture.imageio import ImageReadError, read_image
-
     path = Path(path)
     if not path.is_file():
         raise ImageReadError(path, "file not found")
@@ -237,8 +236,6 @@ def read_envmap(path: str | Path, up=(0.0, 0.0, 1.0), rotation_deg: float = 0.0)
 
 def write_envmap(path: str | Path, env: EnvMap | np.ndarray) -> Path:
     """Write a map as a 32-bit float EXR (``.exr``), Radiance RGBE (``.hdr``) or ``.npy``."""
-    from neutex.capture.imageio import write_exr
-
     arr = env.radiance if isinstance(env, EnvMap) else np.asarray(env, np.float32)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -278,8 +275,6 @@ def read_hdr(path: str | Path) -> np.ndarray:
     Raises:
         CaptureError: not a Radiance file, an unsupported orientation, or truncated data.
     """
-    from neutex.capture.imageio import ImageReadError
-
     path = Path(path)
     buf = path.read_bytes()
     if not (buf.startswith(b"#?RADIANCE") or buf.startswith(b"#?RGBE")):

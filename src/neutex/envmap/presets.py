@@ -16,13 +16,17 @@ looks as bright as in the capture, whatever the map's character.
 from __future__ import annotations
 
 import math
+from typing import Literal, get_args
 
 import numpy as np
 
-from neutex.envmap.latlong import EnvMap, pixel_directions, up_basis
+from neutex.envmap.latlong import EnvMap, pixel_directions, pixel_solid_angles, up_basis
+from neutex.errors import ConfigError
 
+#: the name of a procedural map (``neutex envmap --preset``).
+PresetName = Literal["sky", "studio", "spot"]
 #: preset names, in documentation order.
-PRESET_NAMES = ("sky", "studio", "spot")
+PRESET_NAMES: tuple[str, ...] = get_args(PresetName)
 
 #: irradiance (per channel, on a surface facing up) every preset is scaled to.
 TARGET_IRRADIANCE = 3.2
@@ -64,8 +68,6 @@ def make_envmap(name: str, height: int = 128, up=(0.0, 0.0, 1.0)) -> EnvMap:
         >>> e.radiance.shape, round(float(e.irradiance_at([0, 0, 1]).mean()), 2)
         ((32, 64, 3), 3.2)
     """
-    from neutex.errors import ConfigError
-
     if name not in PRESET_NAMES:
         raise ConfigError(f"envmap preset {name!r}: unknown (known: {', '.join(PRESET_NAMES)})")
     if height < 8:
@@ -104,8 +106,6 @@ def make_envmap(name: str, height: int = 128, up=(0.0, 0.0, 1.0)) -> EnvMap:
 def _with_source(img: np.ndarray, weight: np.ndarray, color: np.ndarray, share: float, d, up, h, w) -> np.ndarray:
     """Add a source (``weight`` map, ``color``) bright enough to give ``share`` of the
     upward irradiance of the result."""
-    from neutex.envmap.latlong import pixel_solid_angles
-
     dw = pixel_solid_angles(h, w)
     cos = np.clip(d @ up, 0, None)
     e_rest = float((img.mean(-1) * cos * dw).sum())

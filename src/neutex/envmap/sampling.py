@@ -27,6 +27,7 @@ from typing import Literal
 import numpy as np
 
 from neutex.envmap.latlong import LUMINANCE, EnvMap, pixel_solid_angles, rotation_about
+from neutex.errors import ConfigError
 
 Sampling = Literal["stratified", "importance"]
 
@@ -122,8 +123,6 @@ def sample_envmap(env: EnvMap, k: int = 64, method: Sampling = "stratified", see
         >>> len(s) <= 16, bool(np.allclose(s.irradiance.sum(0), e.irradiance_total()))
         (True, True)
     """
-    from neutex.errors import ConfigError
-
     if k < 1:
         raise ConfigError(f"envmap samples: at least 1, got {k}")
     h, w = env.height, env.width

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from neutex.check import check_shape
 from neutex.errors import DataError
 from neutex.gbuffer.projection import camera_points, project_points
-from neutex.model.inputs import PixelGeometry
+from neutex.model.pixel_geometry import PixelGeometry
 
 #: default floor of the chosen light's shading, as a fraction of its peak over the object.
 MIN_SHADING = 0.05
@@ -81,7 +81,7 @@ def nearest_light_index(seen_sources, target_sources, center=None) -> torch.Tens
 
 def lambert_shading(position, normal, sources, intensities) -> torch.Tensor:
     """Lambertian shading ``I · max(n·l, 0) / r²`` per pixel, per light, per channel: the
-    renderer's diffuse cue without shadows (:attr:`neutex.model.inputs.PixelGeometry.shaded_irradiance`)
+    renderer's diffuse cue without shadows (:attr:`neutex.model.pixel_geometry.PixelGeometry.shaded_irradiance`)
     for one view under ``L`` lights.
 
     For a directional source ``r = 1`` (its intensity is the irradiance on a surface facing it).

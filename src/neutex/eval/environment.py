@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from neutex.envmap.latlong import EnvMap, pixel_solid_angles
+from neutex.envmap.sampling import sample_envmap
 from neutex.eval.metrics import aggregate, image_metrics
 from neutex.render.envlight import reference_irradiance, relight_envmap
 
@@ -74,8 +75,6 @@ def evaluate_environments(loaded, samples: int = 64, sampling: str = "stratified
         "baseline": {...}, "per_view": [{"view", "model": {...}, "baseline": {...}}]}}``; with
         ``keep_images`` each entry also has ``"images": [(gt, pred, baseline, mask)]`` (numpy, HWC).
     """
-    from neutex.envmap.sampling import sample_envmap
-
     data = loaded.data
     renderer = loaded.renderer(batch_size)
     e_ref = reference_irradiance(data.light_sources, data.light_intensities)

@@ -13,6 +13,7 @@ TEMPORAL_KEYS = ("tde_rel", "jump_index", "peak_ratio", "patch_peak_p99")
 
 def pyplot():
     """matplotlib.pyplot on the Agg backend (files only, no display)."""
+    # heavy optional dependency: imported only when a figure is drawn, after choosing Agg
     import matplotlib
 
     matplotlib.use("Agg", force=True)

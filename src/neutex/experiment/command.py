@@ -13,6 +13,7 @@ import tyro
 
 from neutex.data.splits import BUCKETS
 from neutex.errors import ConfigError
+from neutex.experiment.suite import ScaleName, load_suite
 
 
 def parse_sets(items: tuple[str, ...] | list[str]) -> dict:
@@ -83,7 +84,7 @@ class ExperimentCommand:
     """Experiment folder: capture/, prepared/<split>/, runs/<variant>/, summary.json, report.html."""
     data: Optional[Path] = None
     """A capture (folder or capture.json) or a prepared dataset; default: synthesise the suite's scene."""
-    scale: Optional[Literal["tiny", "small", "full"]] = None
+    scale: Optional[ScaleName] = None
     """Sizes and durations: tiny (smoke test), small (a few CPU minutes per variant), full (project
     defaults). Default: the suite's (small for the built-ins)."""
     set: Annotated[tuple[str, ...], tyro.conf.arg(metavar="KEY=VALUE")] = ()
@@ -101,7 +102,6 @@ class ExperimentCommand:
 
         # heavy (torch and what it drives): imported only when the command runs
         from neutex.experiment.runner import run_suite
-        from neutex.experiment.suite import load_suite
 
         suite, source = load_suite(self.suite)
         console = Console(stderr=True)

@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 from rich.markup import escape
 
-from neutex.config import config_from_dict, config_to_dict
+from neutex.config import config_difference, config_from_dict, config_to_dict, flatten_overrides
 from neutex.data.prepare import PrepareConfig, prepare_capture
 from neutex.errors import CaptureError, CheckpointError, ConfigError, DataError
 from neutex.eval.evaluate import evaluate_run
@@ -34,8 +34,6 @@ from neutex.experiment.suite import (
     ResolvedVariant,
     SplitSpec,
     SuiteConfig,
-    config_difference,
-    flatten_overrides,
     resolve_variants,
     suite_to_dict,
 )
@@ -47,7 +45,7 @@ from neutex.run.checkpoint import latest_checkpoint
 from neutex.run.load import read_metrics, upgrade_config_dict
 from neutex.synth.config import PRESETS, preset_config
 from neutex.synth.render import synthesize
-from neutex.train.config import TrainConfig
+from neutex.train.config import TrainConfig, changed_settings
 from neutex.train.trainer import Trainer
 
 METRIC_KEYS = ("psnr", "psnr_tonemapped", "ssim", "mae", "mse")
@@ -249,10 +247,7 @@ def _check_same_experiment(rv: ResolvedVariant) -> None:
         stored = config_to_dict(config_from_dict(TrainConfig, upgrade_config_dict(stored)))
     except ConfigError:
         pass
-    want = config_to_dict(rv.config)
-    if want["model"].get("texture_res") is None:  # resolved from the data when the run was made
-        want["model"]["texture_res"] = stored.get("model", {}).get("texture_res")
-    diff = config_difference(stored, want)
+    diff = changed_settings(stored, rv.config)
     if diff:
         raise ConfigError(f"{rv.config.out}: trained with other settings ({'; '.join(diff[:3])})",
                           hint="use another --out, or delete that run folder to train it again")

@@ -32,7 +32,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from neutex.config import config_from_dict, config_to_dict
+from neutex.config import config_from_dict, config_to_dict, flatten_overrides
 from neutex.errors import ConfigError
 from neutex.model.config import model_configs
 from neutex.synth.config import PRESETS, preset_config
@@ -43,37 +43,11 @@ CheckpointChoice = Literal["last", "best"]
 
 #: TrainConfig fields that the runner sets itself; a suite may not set them.
 RUNNER_KEYS = ("out", "data.path", "resume")
-#: fields that steer a run but do not change what it learns: a finished run trained with other
-#: values of these is still the same experiment (see :func:`config_difference`).
-CONTROL_KEYS = ("out", "data.path", "resume", "schedule.stop_after", "threads", "device")
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 # ----------------------------------------------------------------------------- overrides
-
-
-def flatten_overrides(d: dict[str, Any] | None, where: str, prefix: str = "") -> dict[str, Any]:
-    """Nested and dotted override mappings -> one flat ``{"a.b.c": value}`` dict.
-
-    Examples:
-        >>> flatten_overrides({"model": {"conditioning": "concat"}, "schedule.epochs": 2}, "base")
-        {'model.conditioning': 'concat', 'schedule.epochs': 2}
-    """
-    if d is None:
-        return {}
-    if not isinstance(d, dict):
-        raise ConfigError(f"{where}: expected a mapping of config keys, got {type(d).__name__}")
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        if not isinstance(k, str) or not k:
-            raise ConfigError(f"{where}: keys must be non-empty strings, got {k!r}")
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(flatten_overrides(v, where, key + "."))
-        else:
-            out[key] = v
-    return out
 
 
 def apply_overrides(tree: dict[str, Any], overrides: dict[str, Any], where: str) -> dict[str, Any]:
@@ -102,27 +76,6 @@ def preset_model_dict(name: Any, where: str) -> dict[str, Any]:
     if name not in model_configs:
         raise ConfigError(f"{where}: unknown model preset {name!r} (known: {', '.join(model_configs)})")
     return config_to_dict(model_configs[name])
-
-
-def config_difference(a: dict[str, Any], b: dict[str, Any], ignore: tuple[str, ...] = CONTROL_KEYS) -> list[str]:
-    """Dotted keys whose values differ between two nested config dicts, as ``key: a -> b``."""
-    fa, fb = flatten_overrides(a, "a"), flatten_overrides(b, "b")
-    out = []
-    for k in sorted(set(fa) | set(fb)):
-        if k in ignore:
-            continue
-        va, vb = fa.get(k), fb.get(k)
-        if _norm(va) != _norm(vb):
-            out.append(f"{k}: {va!r} -> {vb!r}")
-    return out
-
-
-def _norm(v: Any) -> Any:
-    if isinstance(v, (list, tuple)):
-        return [_norm(x) for x in v]
-    if isinstance(v, float) and v.is_integer():
-        return int(v)
-    return v
 
 
 # ----------------------------------------------------------------------------- splits

@@ -58,7 +58,7 @@ void main() {
 def create_context():
     """A standalone headless moderngl context (EGL, surfaceless: 0.04 s instead of 0.4 s)."""
     os.environ.setdefault("EGL_PLATFORM", "surfaceless")
-    try:
+    try:  # heavy optional dependency (OpenGL): imported only when a context is made
         import moderngl
     except ImportError as exc:
         raise DependencyError(f"moderngl: not installed ({exc})", hint="pip install moderngl") from None
@@ -134,7 +134,7 @@ class Rasterizer:
             return self._render(mesh, camera)
 
     def _render(self, mesh: Mesh, camera) -> dict[str, np.ndarray]:
-        import moderngl
+        import moderngl  # heavy optional dependency: here only once create_context has loaded it
 
         if len(mesh.faces) == 0:
             raise CaptureError(f"{mesh.source}: mesh has no faces")

@@ -1,22 +1,27 @@
 """Model configs: :class:`ModelConfig` (texture, conditioning, UNet) builds a
 :class:`~neutex.model.relighter.Relighter`; :class:`DiscriminatorConfig` builds a
 :class:`~neutex.model.discriminator.PatchDiscriminator`. Named variants live in
-:data:`model_configs` (nerfstudio's ``method_configs``)."""
+:data:`model_configs` (nerfstudio's ``method_configs``).
+
+The configs validate without torch (the input registry, the slot plan and the option types
+are torch-free), so the CLI's ``--help`` stays instant; ``setup()`` imports the torch modules
+it builds."""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from neutex.color import Encoding
 from neutex.errors import ConfigError
-from neutex.model.conditioning import Conditioning, ConditioningMode, Slot, plan_slots
-from neutex.model.discriminator import PatchDiscriminator
 from neutex.model.inputs import get_input
-from neutex.model.relighter import Relighter
-from neutex.model.texture import NeuralTexture
-from neutex.model.unet import DecoderOrder, NormKind, UNet, UpsampleMode, output_activation_for
+from neutex.model.options import ConditioningMode, DecoderOrder, NormKind, UpsampleMode
+from neutex.model.slots import Slot, plan_slots
+
+if TYPE_CHECKING:
+    from neutex.model.discriminator import PatchDiscriminator
+    from neutex.model.relighter import Relighter
 
 
 def _check_literal(cfg: Any, where: str, name: str, tp: Any) -> None:
@@ -51,6 +56,9 @@ class DiscriminatorConfig:
 
     def setup(self) -> PatchDiscriminator:
         """Build the discriminator (input: 3 image channels, + 9 buffer channels if conditional)."""
+        # torch: imported when the model is built, so configs (and neutex --help) load without it
+        from neutex.model.discriminator import PatchDiscriminator
+
         return PatchDiscriminator(self.conditional, self.width, self.n_layers, self.norm)
 
 
@@ -170,7 +178,7 @@ class ModelConfig:
         return (*self.inputs, *extra)
 
     def slots(self) -> tuple[Slot, ...]:
-        """Where each input enters (:func:`~neutex.model.conditioning.plan_slots`)."""
+        """Where each input enters (:func:`~neutex.model.slots.plan_slots`)."""
         return plan_slots(self.all_inputs(), self.conditioning, self.texture_channels, self.channel_map)
 
     @staticmethod
@@ -191,6 +199,12 @@ class ModelConfig:
         Raises:
             ConfigError: ``texture_res`` is unresolved (None): call :meth:`resolve` first.
         """
+        # torch: imported when the model is built, so configs (and neutex --help) load without it
+        from neutex.model.conditioning import Conditioning
+        from neutex.model.relighter import Relighter
+        from neutex.model.texture import NeuralTexture
+        from neutex.model.unet import UNet, output_activation_for
+
         if self.texture_res is None:
             raise ConfigError("model.texture_res: not resolved (None); resolve it for the dataset first")
         slots = self.slots()

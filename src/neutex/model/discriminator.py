@@ -6,8 +6,9 @@ import torch
 from torch import nn
 
 from neutex.check import check_shape
-from neutex.model.inputs import compute_inputs
-from neutex.model.unet import NormKind, make_norm
+from neutex.model.options import NormKind
+from neutex.model.pixel_geometry import compute_inputs
+from neutex.model.unet import make_norm
 
 #: buffers a conditional discriminator sees next to the image, in this order.
 DISCRIMINATOR_BUFFERS = ("normal", "light_dir", "view_dir")
@@ -28,7 +29,7 @@ def discriminator_input(image: torch.Tensor, batch: dict[str, torch.Tensor], con
         image: ``(B, 3, H, W)`` image in the encoded target space (real or predicted).
         batch: the loader's batch; uses ``mask`` ``(B, 1, H, W)`` if present, and ``normal``,
             ``light_dir``, ``view_dir`` ``(B, 3, H, W)`` when ``conditional`` (those the batch
-            lacks are computed by :func:`~neutex.model.inputs.compute_inputs`).
+            lacks are computed by :func:`~neutex.model.pixel_geometry.compute_inputs`).
         conditional: append the buffers (12 channels in all) or not (3).
 
     Returns:

@@ -10,8 +10,10 @@ from torch import nn
 from neutex.check import check_shape
 from neutex.color import Encoding, encode_target
 from neutex.errors import DataError
-from neutex.model.conditioning import Conditioning, Slot
-from neutex.model.inputs import PixelGeometry, compute_inputs, get_input
+from neutex.model.conditioning import Conditioning
+from neutex.model.inputs import get_input
+from neutex.model.pixel_geometry import PixelGeometry, compute_inputs
+from neutex.model.slots import Slot
 from neutex.model.texture import NeuralTexture
 from neutex.model.unet import UNet
 
@@ -31,7 +33,7 @@ class Relighter(nn.Module):
     """Neural texture + per-pixel inputs + conditioning + UNet renderer.
 
     ``forward(batch)`` samples the texture through ``batch["grid"]``, computes the inputs the
-    conditioning names from the batch's geometry and light (:func:`~neutex.model.inputs.compute_inputs`),
+    conditioning names from the batch's geometry and light (:func:`~neutex.model.pixel_geometry.compute_inputs`),
     combines them with the features (:class:`~neutex.model.conditioning.Conditioning`),
     log-compresses the radiance channels (:func:`compress_radiance`), zeroes everything outside
     ``batch["mask"]`` and renders with the UNet. With ``base_slots`` (residual mode) the output

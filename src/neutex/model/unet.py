@@ -5,7 +5,6 @@ normalisation (``none`` by default) and an output activation matched to the targ
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -13,11 +12,7 @@ from torch import nn
 
 from neutex.color import Encoding
 from neutex.errors import ConfigError, DataError
-
-NormKind = Literal["none", "batch", "instance", "group"]
-UpsampleMode = Literal["bilinear", "nearest"]
-DecoderOrder = Literal["conv_upsample", "upsample_conv"]
-OutputActivation = Literal["identity", "softplus", "sigmoid"]
+from neutex.model.options import DecoderOrder, NormKind, OutputActivation, UpsampleMode
 
 
 def output_activation_for(encoding: Encoding) -> OutputActivation:

@@ -8,13 +8,7 @@ import math
 import numpy as np
 import torch
 
-
-def _basis(up: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    up = np.asarray(up, float) / np.linalg.norm(up)
-    ref = np.array([1.0, 0, 0]) if abs(up[0]) < 0.9 else np.array([0, 1.0, 0])
-    e1 = ref - up * (ref @ up)
-    e1 /= np.linalg.norm(e1)
-    return e1, np.cross(up, e1), up
+from neutex.envmap.latlong import up_basis
 
 
 def circle_light_sources(n: int, radius: float, elevation_deg: float = 30.0, up=(0, 0, 1),
@@ -47,7 +41,7 @@ def circle_light_sources(n: int, radius: float, elevation_deg: float = 30.0, up=
         >>> circle_light_sources(4, 1.0, 90.0, directional=True)[2].round(6).tolist() == [0, 0, 1, 0]
         True
     """
-    e1, e2, up = _basis(np.asarray(up, float))
+    e1, e2, up = up_basis(up)
     az = np.radians(start_deg) + 2 * math.pi * turns * np.arange(n) / n
     el = math.radians(elevation_deg)
     dirs = math.cos(el) * (np.cos(az)[:, None] * e1 + np.sin(az)[:, None] * e2) + math.sin(el) * up
@@ -65,7 +59,7 @@ def azimuth_deg(point, up=(0, 0, 1), center=(0, 0, 0)) -> float:
         >>> round(azimuth_deg(s[0, :3], up=(0, 1, 1)), 6)
         75.0
     """
-    e1, e2, _ = _basis(np.asarray(up, float))
+    e1, e2, _ = up_basis(up)
     d = np.asarray(point, float) - np.asarray(center, float)
     return math.degrees(math.atan2(float(d @ e2), float(d @ e1)))
 
@@ -77,7 +71,7 @@ def elevation_deg(point, up=(0, 0, 1), center=(0, 0, 0)) -> float:
         >>> round(elevation_deg([1.0, 0.0, 1.0]), 6)
         45.0
     """
-    _, _, up = _basis(np.asarray(up, float))
+    _, _, up = up_basis(up)
     d = np.asarray(point, float) - np.asarray(center, float)
     return math.degrees(math.asin(float(np.clip(d @ up / max(np.linalg.norm(d), 1e-12), -1.0, 1.0))))
 

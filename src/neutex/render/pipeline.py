@@ -11,8 +11,10 @@ measured by the one evaluator (:func:`neutex.run.evaluate.measure_sweep`), exact
 
 from __future__ import annotations
 
+import ctypes
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,9 +224,6 @@ def _keep_freed_memory() -> None:
     Process-wide, so it is done only for large CPU renders (tests at 32² never trigger it).
     A no-op where the C library is not glibc.
     """
-    import ctypes
-    import sys
-
     if not sys.platform.startswith("linux"):
         return
     try:

@@ -49,7 +49,7 @@ def error_heatmap(pred_linear: np.ndarray, gt_linear: np.ndarray, mask: np.ndarr
 
     ``vmax`` defaults to the 99th percentile of the error on object pixels.
     """
-    from matplotlib import colormaps
+    from matplotlib import colormaps  # heavy optional dependency: only for a heat map
 
     err = np.abs(pred_linear.astype(np.float32) - gt_linear.astype(np.float32)).mean(-1)
     sel = err[mask] if mask is not None and mask.any() else err
@@ -109,7 +109,7 @@ def write_video(frames: Iterable[np.ndarray], path: str | Path, fps: float = 30.
     ``frames`` may be a generator: frames are encoded as they come (rendering and encoding
     overlap; nothing is held in memory). On an error no file is left behind.
     """
-    import imageio.v2 as iio
+    import imageio.v2 as iio  # heavy optional dependency (ffmpeg): imported only to write a video
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -130,7 +130,7 @@ def write_video(frames: Iterable[np.ndarray], path: str | Path, fps: float = 30.
 
 def read_video(path: str | Path) -> np.ndarray:
     """Read an mp4 back as uint8 ``(T, H, W, 3)``."""
-    import imageio.v2 as iio
+    import imageio.v2 as iio  # heavy optional dependency (ffmpeg): imported only to read a video
 
     with iio.get_reader(path) as r:
         return np.stack([np.asarray(f)[..., :3] for f in r])

@@ -22,7 +22,7 @@ def _save(fig, out_png) -> Path:
 
 
 def _int_epochs(ax) -> None:
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import MaxNLocator  # heavy optional dependency: only when plotting
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 

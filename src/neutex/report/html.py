@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from neutex.data.splits import BUCKETS, HELD_OUT_BUCKETS
+from neutex.report.environment import environment_html
 from neutex.report.figures import BUCKET_TITLES
 
 METRICS = (("psnr", "PSNR (dB)", True, "{:.2f}"), ("psnr_tonemapped", "PSNR tone-mapped (dB)", True, "{:.2f}"),
@@ -322,8 +323,6 @@ def render_html(summary: dict) -> str:
         a(f"<details><summary>per-variant temporal plots ({len(figs)} figures: PSNR and temporal metrics per epoch; "
           "luminance, jump signal and flagged frames of each sweep)</summary><div class='pair'>" + "".join(figs)
           + "</div></details>")
-
-    from neutex.report.environment import environment_html
 
     a(environment_html(summary))
     st = summary.get("stripes") or {}

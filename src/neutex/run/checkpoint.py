@@ -6,6 +6,7 @@ pickles a module, so it survives refactors and cannot run code.
 
 from __future__ import annotations
 
+import ast
 import os
 import random
 import re
@@ -133,8 +134,6 @@ def set_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
     n = state["numpy"]
     np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
-    import ast
-
     py = ast.literal_eval(state["python"])
     random.setstate((py[0], tuple(py[1]), py[2]))
 

@@ -19,9 +19,15 @@ from typing import Any
 
 import numpy as np
 
+from neutex.capture.environments import Environment, EnvironmentFrame
+from neutex.capture.imageio import write_exr
 from neutex.capture.schema import Camera, Capture, load_capture, save_capture
+from neutex.envmap.latlong import mitsuba_to_world, read_envmap, write_envmap
 from neutex.errors import CaptureError
-from neutex.synth.scene import material_dict, mesh_dict, sensor_dict, sensor_key, to_mitsuba
+from neutex.synth.render import _progress
+from neutex.synth.scene import build_scene_dict, sensor_key, to_mitsuba
+from neutex.synth.stage import pick_sweep_cameras
+from neutex.synth.variant import set_variant
 
 ALBEDO_FILE = "textures/albedo.png"
 ROUGHNESS_FILE = "textures/roughness.png"
@@ -36,8 +42,6 @@ def envmap_emitter_dict(map_file: str | Path, up=(0.0, 0.0, 1.0), rotation_deg: 
         >>> d["type"], (d["to_world"][:3, :3].round(6) + 0.0).tolist()
         ('envmap', [[0.0, 0.0, -1.0], [-1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
     """
-    from neutex.envmap.latlong import mitsuba_to_world
-
     return {"type": "envmap", "filename": str(map_file), "scale": float(scale),
             "to_world": mitsuba_to_world(up, rotation_deg)}
 
@@ -64,14 +68,9 @@ def build_env_scene_dict(mesh_file: str | Path, albedo_file: str | Path, roughne
         >>> sorted(build_env_scene_dict("m.obj", "a.png", "r.png", [cam], envmap_emitter_dict("e.exr"), spp=4))
         ['integrator', 'light', 'object', 'sensor_cam00', 'type']
     """
-    d: dict[str, Any] = {
-        "type": "scene",
-        "integrator": {"type": "path", "max_depth": int(max_depth), "hide_emitters": True},
-        "object": mesh_dict(mesh_file, material_dict(albedo_file, roughness_file, specular)),
-        "light": emitter,
-    }
-    for cam in cameras:
-        d[sensor_key(cam.id)] = sensor_dict(cam, {"type": "independent", "sample_count": int(spp)})
+    d = build_scene_dict(mesh_file, albedo_file, roughness_file, cameras, spp=spp, max_depth=max_depth,
+                         specular=specular)
+    d["light"] = emitter
     return d
 
 
@@ -90,8 +89,6 @@ def _generator_settings(cap: Capture) -> dict[str, Any]:
 def environment_views(cap: Capture, count: int) -> list[str]:
     """``count`` cameras for environment renders: held-out and seen views of the default split,
     alternately (as the light sweeps choose theirs)."""
-    from neutex.synth.stage import pick_sweep_cameras
-
     return pick_sweep_cameras(cap.frame_camera_ids, cap.stage_light_ids, count)
 
 
@@ -111,12 +108,6 @@ def render_environments(capture: str | Path | Capture, maps: list[str | Path], v
     Returns:
         The updated capture (``environments`` filled, capture.json rewritten).
     """
-    from neutex.capture.environments import Environment, EnvironmentFrame
-    from neutex.capture.imageio import write_exr
-    from neutex.envmap.latlong import read_envmap, write_envmap
-    from neutex.synth.render import _progress
-    from neutex.synth.variant import set_variant
-
     cap = capture if isinstance(capture, Capture) else load_capture(capture)
     root = Path(cap.root)
     settings = _generator_settings(cap)

@@ -171,6 +171,7 @@ def set_variant(requested: Variant = "auto", verbose: bool = True):
         variant = resolve_variant(requested, verbose)
     else:
         variant = _current
+    # heavy optional dependency: imported only once the variant is known (and probed)
     import mitsuba as mi
 
     if mi.variant() != variant:

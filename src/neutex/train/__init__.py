@@ -12,6 +12,7 @@ from neutex.lazy import lazy_exports
 
 _LAZY = {
     "DataConfig": "neutex.train.config",
+    "LossConfig": "neutex.train.config",
     "OptimConfig": "neutex.train.config",
     "RemediesConfig": "neutex.train.config",
     "ScheduleConfig": "neutex.train.config",
@@ -22,16 +23,15 @@ _LAZY = {
     "feature_matching_loss": "neutex.train.losses",
     "gan_discriminator_loss": "neutex.train.losses",
     "gan_generator_loss": "neutex.train.losses",
-    "LossConfig": "neutex.train.losses",
     "masked_l1": "neutex.train.losses",
     "PerceptualLoss": "neutex.train.losses",
     "RelightingLoss": "neutex.train.losses",
     "find_vgg_weights": "neutex.train.vgg",
     "load_vgg_weights": "neutex.train.vgg",
-    "PIX2PIXHD_VGG_LAYERS": "neutex.train.vgg",
-    "PIX2PIXHD_VGG_WEIGHTS": "neutex.train.vgg",
     "VGG19Features": "neutex.train.vgg",
-    "VGG_BLOCK_END_LAYERS": "neutex.train.vgg",
+    "PIX2PIXHD_VGG_LAYERS": "neutex.train.vgg_layers",
+    "PIX2PIXHD_VGG_WEIGHTS": "neutex.train.vgg_layers",
+    "VGG_BLOCK_END_LAYERS": "neutex.train.vgg_layers",
     "fit_reflectances": "neutex.train.texture_init",
     "init_texture_from_photos": "neutex.train.texture_init",
 }

@@ -1,21 +1,36 @@
 """The training config: typed dataclasses turned into the ``neutex train`` CLI by tyro.
 
 ``TrainConfig`` holds ``data``, ``model``, ``loss``, ``disc``, ``optim``, ``schedule`` and
-``remedies``; the run folder gets the fully resolved config as ``config.json``.
+``remedies``; the run folder gets the fully resolved config as ``config.json``. Nothing here
+imports torch (so ``neutex train --help`` stays instant): ``setup()`` imports what it builds.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 import tyro
 
 from neutex.color import Encoding
+from neutex.config import config_difference, config_to_dict
 from neutex.errors import ConfigError
 from neutex.model.config import DiscriminatorConfig, ModelConfig
-from neutex.train.losses import LossConfig
+from neutex.train.vgg_layers import PIX2PIXHD_VGG_WEIGHTS, VGG19_LAYERS, VGG_BLOCK_END_LAYERS, VGGLayer
+
+if TYPE_CHECKING:
+    import torch
+
+    from neutex.train.losses import RelightingLoss
+
+PerceptualMode = Literal["auto", "vgg", "random", "off"]
+GanLoss = Literal["lsgan", "hinge"]
+
+
+#: fields that steer a run but do not change what it learns: a finished run trained with other
+#: values of these is still the same experiment (see :func:`neutex.config.config_difference`).
+CONTROL_KEYS = ("out", "data.path", "resume", "schedule.stop_after", "threads", "device")
 
 
 @dataclass
@@ -35,6 +50,87 @@ def _check_at_least(name: str, value: int | None, minimum: int, unset: str = "")
         flag = "--" + name.replace("_", "-")
         raise ConfigError(f"{name}: must be >= {minimum}, got {value}",
                           hint=f"pass {flag} with a value >= {minimum}" + (f", or leave it out {unset}" if unset else ""))
+
+
+@dataclass
+class LossConfig:
+    """Training loss: L1 + perceptual (VGG19, or SSIM without weights) + optional GAN."""
+
+    l1_weight: float = 1.0
+    """Weight of the masked L1 loss in the encoded target space."""
+    perceptual: Annotated[PerceptualMode, tyro.conf.arg(aliases=("--perceptual",))] = "auto"
+    """auto: VGG19 if its weights are found, else 1-SSIM (printed, recorded as 'resolved');
+    vgg: require the weights; random: randomly initialised VGG19 (tests only); off: L1 only."""
+    perceptual_weight: float = 0.1
+    """Weight of the VGG perceptual term."""
+    vgg_weights: Path | None = None
+    """torchvision VGG19 ImageNet weight file (vgg19-dcbb9e9d.pth); None: torch's hub cache."""
+    vgg_layers: tuple[VGGLayer, ...] = VGG_BLOCK_END_LAYERS  # type: ignore[assignment]
+    """VGG19 relu layers compared (the network stops after the deepest); default the last relu
+    of each block (the origin, like pix2pixHD, compares the first: relu1_1 ... relu5_1)."""
+    vgg_layer_weights: tuple[float, ...] = PIX2PIXHD_VGG_WEIGHTS
+    """One weight per layer in vgg_layers (pix2pixHD's 1/32 ... 1)."""
+    vgg_max_layer: VGGLayer | None = None
+    """Drop the vgg_layers deeper than this one (and their weights): a one-flag way to save FLOPs."""
+    vgg_resolution: int | None = 128
+    """Area-downsample images so their longer side is at most this before VGG (None: full size);
+    128 costs a quarter of 256 (see docs/model.md)."""
+    vgg_bf16: bool = False
+    """Run VGG under bfloat16 autocast (about 2x faster on CPUs with AVX512-BF16/AMX)."""
+    ssim_weight: float = 0.1
+    """Weight of the (1 - SSIM) term used when perceptual resolves to the weight-free loss.
+    At 1.0 the renderer stalled at an all-black output on the synthetic egg for 1500+ steps."""
+    gan: bool = False
+    """Add a PatchGAN adversarial loss (the discriminator is configured in ``disc``)."""
+    gan_loss: GanLoss = "lsgan"
+    """Adversarial loss: lsgan or hinge."""
+    gan_weight: float = 0.01
+    """Weight of the generator's adversarial term (pix2pix's L1:GAN = 100:1)."""
+    feature_matching_weight: float = 0.0
+    """Weight of pix2pixHD discriminator feature matching (0: off; needs gan)."""
+
+    def __post_init__(self) -> None:
+        for name, tp in (("perceptual", PerceptualMode), ("gan_loss", GanLoss)):
+            if getattr(self, name) not in get_args(tp):
+                raise ConfigError(f"loss.{name}: {getattr(self, name)!r} is not one of {list(get_args(tp))}")
+        for name in ("l1_weight", "perceptual_weight", "ssim_weight", "gan_weight", "feature_matching_weight"):
+            if not getattr(self, name) >= 0:
+                raise ConfigError(f"loss.{name}: must be >= 0, got {getattr(self, name)}")
+        self.vgg_layers = tuple(self.vgg_layers)
+        self.vgg_layer_weights = tuple(float(w) for w in self.vgg_layer_weights)
+        if self.vgg_weights is not None:
+            self.vgg_weights = Path(self.vgg_weights)
+        for name in (*self.vgg_layers, *([self.vgg_max_layer] if self.vgg_max_layer else [])):
+            if name not in VGG19_LAYERS:
+                raise ConfigError(f"loss.vgg_layers: unknown layer {name!r} (known: {', '.join(VGG19_LAYERS)})")
+        if len(set(self.vgg_layers)) != len(self.vgg_layers):
+            raise ConfigError(f"loss.vgg_layers: a layer is listed twice: {list(self.vgg_layers)}")
+        if len(self.vgg_layer_weights) != len(self.vgg_layers):
+            raise ConfigError(f"loss.vgg_layer_weights: {len(self.vgg_layer_weights)} weights for "
+                              f"{len(self.vgg_layers)} layers in loss.vgg_layers")
+        if any(not w >= 0 for w in self.vgg_layer_weights):
+            raise ConfigError(f"loss.vgg_layer_weights: must be >= 0, got {list(self.vgg_layer_weights)}")
+        if self.perceptual in ("auto", "vgg", "random") and not self.used_vgg_layers():
+            raise ConfigError(f"loss.vgg_max_layer: {self.vgg_max_layer} drops every layer of loss.vgg_layers")
+        if self.vgg_resolution is not None and self.vgg_resolution < 16:
+            raise ConfigError(f"loss.vgg_resolution: must be >= 16 or None, got {self.vgg_resolution}")
+        if self.feature_matching_weight > 0 and not self.gan:
+            raise ConfigError("loss.feature_matching_weight: needs loss.gan (feature matching uses the discriminator)")
+
+    def used_vgg_layers(self) -> tuple[tuple[str, float], ...]:
+        """(layer, weight) pairs after applying ``vgg_max_layer``."""
+        cap = VGG19_LAYERS[self.vgg_max_layer] if self.vgg_max_layer else 10**9
+        return tuple((n, w) for n, w in zip(self.vgg_layers, self.vgg_layer_weights) if VGG19_LAYERS[n] <= cap)
+
+    def setup(self, device: torch.device | str = "cpu", encoding: Encoding | None = None) -> RelightingLoss:
+        """Build the loss module on ``device``. ``encoding`` is the target encoding (used to
+        encode ``batch["target"]`` when the batch has no ``target_encoded``, and to map linear
+        HDR to a display range for VGG/SSIM); None: the batch must carry ``target_encoded``
+        and encoded values are taken as display-like (right for log and srgb)."""
+        # torch: imported when the loss is built, so configs (and neutex --help) load without it
+        from neutex.train.losses import RelightingLoss
+
+        return RelightingLoss(self, device, encoding)
 
 
 @dataclass
@@ -143,3 +239,21 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _check_at_least("threads", self.threads, 1, "for torch's default")
+
+
+def changed_settings(stored: dict[str, Any], cfg: TrainConfig) -> list[str]:
+    """What ``cfg`` changes against a run made with ``stored`` (its config.json's config, as a
+    dict): ``key: run -> now`` for every field that changes what the run learns
+    (:data:`CONTROL_KEYS` left out). An unresolved ``model.texture_res`` (None: chosen from the
+    data) takes the run's value.
+
+    Examples:
+        >>> stored = config_to_dict(TrainConfig(seed=1, threads=2))
+        >>> stored["model"]["texture_res"] = 256
+        >>> changed_settings(stored, TrainConfig(seed=2))
+        ['seed: 1 -> 2']
+    """
+    want = config_to_dict(cfg)
+    if want["model"].get("texture_res") is None:  # resolved from the data when the run was made
+        want["model"]["texture_res"] = stored.get("model", {}).get("texture_res")
+    return config_difference(stored, want, CONTROL_KEYS)

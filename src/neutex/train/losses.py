@@ -1,6 +1,6 @@
 """Training losses: masked L1, VGG19 perceptual loss (or a weight-free SSIM fallback), GAN
-losses (LSGAN, hinge, feature matching), and :class:`LossConfig` which builds the combined
-:class:`RelightingLoss` used by the trainer.
+losses (LSGAN, hinge, feature matching), and the combined :class:`RelightingLoss` used by the
+trainer, which :meth:`neutex.train.config.LossConfig.setup` builds.
 
 Every image loss is masked: it sums over object pixels and divides by their number, via the
 project's one mask-aware mean, :func:`neutex.eval.metrics.masked_mean`.
@@ -11,13 +11,10 @@ from __future__ import annotations
 import sys
 import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Annotated, Literal, get_args
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
-import tyro
 from torch import nn
 
 from neutex.check import check_shape
@@ -26,19 +23,15 @@ from neutex.errors import ConfigError, DataError, DependencyError
 from neutex.eval.metrics import masked_mean, ssim
 from neutex.train.vgg import (
     NO_WEIGHTS_HINT,
-    PIX2PIXHD_VGG_WEIGHTS,
-    VGG19_LAYERS,
-    VGG_BLOCK_END_LAYERS,
     VGG19Features,
-    VGGLayer,
     find_vgg_weights,
     how_to_get_vgg_weights,
     hub_weights_path,
     load_vgg_weights,
 )
 
-PerceptualMode = Literal["auto", "vgg", "random", "off"]
-GanLoss = Literal["lsgan", "hinge"]
+if TYPE_CHECKING:
+    from neutex.train.config import GanLoss, LossConfig
 
 
 # ----------------------------------------------------------------------------- pixel losses
@@ -236,101 +229,21 @@ def _frozen(module: nn.Module):
             p.requires_grad_(f)
 
 
-# ----------------------------------------------------------------------------- config
-
-
-@dataclass
-class LossConfig:
-    """Training loss: L1 + perceptual (VGG19, or SSIM without weights) + optional GAN."""
-
-    l1_weight: float = 1.0
-    """Weight of the masked L1 loss in the encoded target space."""
-    perceptual: Annotated[PerceptualMode, tyro.conf.arg(aliases=("--perceptual",))] = "auto"
-    """auto: VGG19 if its weights are found, else 1-SSIM (printed, recorded as 'resolved');
-    vgg: require the weights; random: randomly initialised VGG19 (tests only); off: L1 only."""
-    perceptual_weight: float = 0.1
-    """Weight of the VGG perceptual term."""
-    vgg_weights: Path | None = None
-    """torchvision VGG19 ImageNet weight file (vgg19-dcbb9e9d.pth); None: torch's hub cache."""
-    vgg_layers: tuple[VGGLayer, ...] = VGG_BLOCK_END_LAYERS  # type: ignore[assignment]
-    """VGG19 relu layers compared (the network stops after the deepest); default the last relu
-    of each block (the origin, like pix2pixHD, compares the first: relu1_1 ... relu5_1)."""
-    vgg_layer_weights: tuple[float, ...] = PIX2PIXHD_VGG_WEIGHTS
-    """One weight per layer in vgg_layers (pix2pixHD's 1/32 ... 1)."""
-    vgg_max_layer: VGGLayer | None = None
-    """Drop the vgg_layers deeper than this one (and their weights): a one-flag way to save FLOPs."""
-    vgg_resolution: int | None = 128
-    """Area-downsample images so their longer side is at most this before VGG (None: full size);
-    128 costs a quarter of 256 (see docs/model.md)."""
-    vgg_bf16: bool = False
-    """Run VGG under bfloat16 autocast (about 2x faster on CPUs with AVX512-BF16/AMX)."""
-    ssim_weight: float = 0.1
-    """Weight of the (1 - SSIM) term used when perceptual resolves to the weight-free loss.
-    At 1.0 the renderer stalled at an all-black output on the synthetic egg for 1500+ steps."""
-    gan: bool = False
-    """Add a PatchGAN adversarial loss (the discriminator is configured in ``disc``)."""
-    gan_loss: GanLoss = "lsgan"
-    """Adversarial loss: lsgan or hinge."""
-    gan_weight: float = 0.01
-    """Weight of the generator's adversarial term (pix2pix's L1:GAN = 100:1)."""
-    feature_matching_weight: float = 0.0
-    """Weight of pix2pixHD discriminator feature matching (0: off; needs gan)."""
-
-    def __post_init__(self) -> None:
-        for name, tp in (("perceptual", PerceptualMode), ("gan_loss", GanLoss)):
-            if getattr(self, name) not in get_args(tp):
-                raise ConfigError(f"loss.{name}: {getattr(self, name)!r} is not one of {list(get_args(tp))}")
-        for name in ("l1_weight", "perceptual_weight", "ssim_weight", "gan_weight", "feature_matching_weight"):
-            if not getattr(self, name) >= 0:
-                raise ConfigError(f"loss.{name}: must be >= 0, got {getattr(self, name)}")
-        self.vgg_layers = tuple(self.vgg_layers)
-        self.vgg_layer_weights = tuple(float(w) for w in self.vgg_layer_weights)
-        if self.vgg_weights is not None:
-            self.vgg_weights = Path(self.vgg_weights)
-        for name in (*self.vgg_layers, *([self.vgg_max_layer] if self.vgg_max_layer else [])):
-            if name not in VGG19_LAYERS:
-                raise ConfigError(f"loss.vgg_layers: unknown layer {name!r} (known: {', '.join(VGG19_LAYERS)})")
-        if len(set(self.vgg_layers)) != len(self.vgg_layers):
-            raise ConfigError(f"loss.vgg_layers: a layer is listed twice: {list(self.vgg_layers)}")
-        if len(self.vgg_layer_weights) != len(self.vgg_layers):
-            raise ConfigError(f"loss.vgg_layer_weights: {len(self.vgg_layer_weights)} weights for "
-                              f"{len(self.vgg_layers)} layers in loss.vgg_layers")
-        if any(not w >= 0 for w in self.vgg_layer_weights):
-            raise ConfigError(f"loss.vgg_layer_weights: must be >= 0, got {list(self.vgg_layer_weights)}")
-        if self.perceptual in ("auto", "vgg", "random") and not self.used_vgg_layers():
-            raise ConfigError(f"loss.vgg_max_layer: {self.vgg_max_layer} drops every layer of loss.vgg_layers")
-        if self.vgg_resolution is not None and self.vgg_resolution < 16:
-            raise ConfigError(f"loss.vgg_resolution: must be >= 16 or None, got {self.vgg_resolution}")
-        if self.feature_matching_weight > 0 and not self.gan:
-            raise ConfigError("loss.feature_matching_weight: needs loss.gan (feature matching uses the discriminator)")
-
-    def used_vgg_layers(self) -> tuple[tuple[str, float], ...]:
-        """(layer, weight) pairs after applying ``vgg_max_layer``."""
-        cap = VGG19_LAYERS[self.vgg_max_layer] if self.vgg_max_layer else 10**9
-        return tuple((n, w) for n, w in zip(self.vgg_layers, self.vgg_layer_weights) if VGG19_LAYERS[n] <= cap)
-
-    def resolve_perceptual(self) -> str:
-        """What ``perceptual`` means on this machine: ``vgg``, ``random``, ``ssim`` or ``off``
-        (``auto`` -> ``vgg`` if a weight file is found, else ``ssim``). Raises
-        :class:`~neutex.errors.DependencyError` for ``vgg`` without weights."""
-        if self.perceptual == "auto":
-            return "vgg" if find_vgg_weights(self.vgg_weights) is not None else "ssim"
-        if self.perceptual == "vgg":
-            if find_vgg_weights(self.vgg_weights) is None:
-                raise DependencyError(f"loss.perceptual=vgg: VGG19 weights not found at {hub_weights_path()} and "
-                                      f"loss.vgg_weights is not set; {how_to_get_vgg_weights()}", hint=NO_WEIGHTS_HINT)
-            return "vgg"
-        return self.perceptual
-
-    def setup(self, device: torch.device | str = "cpu", encoding: Encoding | None = None) -> RelightingLoss:
-        """Build the loss module on ``device``. ``encoding`` is the target encoding (used to
-        encode ``batch["target"]`` when the batch has no ``target_encoded``, and to map linear
-        HDR to a display range for VGG/SSIM); None: the batch must carry ``target_encoded``
-        and encoded values are taken as display-like (right for log and srgb)."""
-        return RelightingLoss(self, device, encoding)
-
-
 # ----------------------------------------------------------------------------- combined
+
+
+def resolve_perceptual(cfg: LossConfig) -> str:
+    """What ``cfg.perceptual`` means on this machine: ``vgg``, ``random``, ``ssim`` or ``off``
+    (``auto`` -> ``vgg`` if a weight file is found, else ``ssim``). Raises
+    :class:`~neutex.errors.DependencyError` for ``vgg`` without weights."""
+    if cfg.perceptual == "auto":
+        return "vgg" if find_vgg_weights(cfg.vgg_weights) is not None else "ssim"
+    if cfg.perceptual == "vgg":
+        if find_vgg_weights(cfg.vgg_weights) is None:
+            raise DependencyError(f"loss.perceptual=vgg: VGG19 weights not found at {hub_weights_path()} and "
+                                  f"loss.vgg_weights is not set; {how_to_get_vgg_weights()}", hint=NO_WEIGHTS_HINT)
+        return "vgg"
+    return cfg.perceptual
 
 
 class RelightingLoss(nn.Module):
@@ -349,7 +262,7 @@ class RelightingLoss(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.encoding = encoding
-        self.resolved = cfg.resolve_perceptual()
+        self.resolved = resolve_perceptual(cfg)
         self.perceptual: PerceptualLoss | None = None
         if cfg.perceptual == "auto":
             where = find_vgg_weights(cfg.vgg_weights)

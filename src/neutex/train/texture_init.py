@@ -17,7 +17,8 @@ import torch
 import torch.nn.functional as F
 
 from neutex.check import check_shape
-from neutex.model.inputs import compute_inputs, get_input
+from neutex.model.inputs import get_input
+from neutex.model.pixel_geometry import compute_inputs
 
 #: ridge term of the per-texel normal equations, relative to the mean diagonal over all texels:
 #: keeps rarely lit lobes (a sharp specular cue that is zero almost everywhere) near zero.

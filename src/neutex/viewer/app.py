@@ -17,8 +17,10 @@ import time
 from typing import Any
 
 import numpy as np
+import torch
 
 from neutex.errors import ConfigError
+from neutex.render.lights import azimuth_deg, circle_light_sources, elevation_deg, stage_light_distance
 from neutex.viewer.engine import Lighting, ViewerEngine, camera_from_pose, fov_y_of, wxyz_of
 
 LIGHTINGS = ("point light", "stage light", "environment map", "sequence")
@@ -51,6 +53,7 @@ class ViewerApp:
 
     def __init__(self, engine: ViewerEngine, host: str = "127.0.0.1", port: int = 8080, full_res: int = 256,
                  moving_res: int = 128, samples: int = 64, moving_samples: int = 8, settle_s: float = 0.25) -> None:
+        # heavy optional dependency (the web server): imported only when a page is served
         import viser
 
         check_port(host, port)
@@ -78,8 +81,6 @@ class ViewerApp:
         d, gui, scene = self.data, self.server.gui, self.server.scene
         up = d.up / np.linalg.norm(d.up)
         scene.set_up_direction(tuple(float(x) for x in up))
-        from neutex.render.lights import stage_light_distance
-
         dist = stage_light_distance(d.light_sources) or 3.0
         inten = float(np.mean(d.default_intensity))
         gui.add_markdown("**neutex** — drag to orbit; the light and environment controls are below.")
@@ -123,8 +124,6 @@ class ViewerApp:
         @self.light_gizmo.on_update
         def _(_e) -> None:
             p = np.asarray(self.light_gizmo.position, float)
-            from neutex.render.lights import azimuth_deg, elevation_deg
-
             r = float(np.linalg.norm(p))
             if r < 1e-6:
                 return
@@ -145,8 +144,6 @@ class ViewerApp:
             self._touch()
 
     def _light_position(self) -> np.ndarray:
-        from neutex.render.lights import circle_light_sources
-
         return circle_light_sources(1, float(self.g_dist.value if hasattr(self, "g_dist") else 3.0),
                                     float(self.g_el.value if hasattr(self, "g_el") else 30.0), self.data.up,
                                     start_deg=float(self.g_az.value if hasattr(self, "g_az") else 30.0))[0, :3]
@@ -256,8 +253,6 @@ class ViewerApp:
         return info
 
     def _loop(self) -> None:
-        import torch
-
         while not self._stop.is_set():
             self._wake.wait(timeout=0.05)
             self._wake.clear()

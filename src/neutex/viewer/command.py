@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import tyro
+
+from neutex.envmap.latlong import read_envmap
 
 
 @dataclass
@@ -44,14 +47,12 @@ class ViewCommand:
     """Prepared dataset, if it moved since training."""
 
     def main(self) -> None:
-        import time
-
+        # heavy (torch, the run and the viewer it drives): imported only when the command runs
         import torch
         from rich.console import Console
 
         from neutex.device import autocast_dtype
-        from neutex.envmap import read_envmap
-        from neutex.run import load_run
+        from neutex.run.load import load_run
         from neutex.viewer.app import ViewerApp, check_port
         from neutex.viewer.engine import ViewerEngine
 

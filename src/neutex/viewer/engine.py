@@ -20,9 +20,22 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from neutex.capture.mesh import load_mesh
 from neutex.capture.schema import Camera
+from neutex.color import decode_target
 from neutex.data.loader import GBufferTensors, geometry_batch, set_light
 from neutex.device import autocast
+from neutex.envmap.presets import PRESET_NAMES, make_envmap
+from neutex.envmap.sampling import sample_envmap
+from neutex.errors import DataError
+from neutex.eval.metrics import image_metrics
+from neutex.gbuffer.raster import Rasterizer
+from neutex.render.envlight import light_weights, reference_irradiance
+from neutex.render.pipeline import frame_errors
+from neutex.render.video import error_heatmap, to_uint8
+from neutex.run.evaluate import measure_sweep, sweep_jobs
+from neutex.run.load import open_shadows
+from neutex.run.predict import FrameRenderer
 
 Display = Literal["prediction", "ground truth", "error"]
 
@@ -125,9 +138,6 @@ class ViewerEngine:
 
     def __init__(self, loaded, amp: torch.dtype | None = torch.bfloat16, cache_size: int = 16,
                  envmaps: dict[str, Any] | None = None) -> None:
-        from neutex.envmap import PRESET_NAMES, make_envmap
-        from neutex.render.envlight import reference_irradiance
-
         self.loaded = loaded
         self.data = loaded.data
         self.model = loaded.model.eval()
@@ -206,10 +216,6 @@ class ViewerEngine:
     def _rasterizer(self):
         key = threading.get_ident()
         if key not in self._rasters:
-            from neutex.capture.mesh import load_mesh
-            from neutex.errors import DataError
-            from neutex.gbuffer import Rasterizer
-
             if self.data.mesh_path is None:
                 raise DataError(f"{self.data.root}: no mesh.obj; only the captured views can be shown")
             if self._mesh is None:
@@ -223,8 +229,6 @@ class ViewerEngine:
             return None
         key = threading.get_ident()
         if key not in self._shadows:
-            from neutex.run.load import open_shadows
-
             self._shadows[key] = open_shadows(self.data, True)
         return self._shadows[key]
 
@@ -249,9 +253,6 @@ class ViewerEngine:
             t = int(np.clip(lighting.index, 0, len(s.sources) - 1))
             return s.sources[t:t + 1].astype(np.float64), s.intensities[t:t + 1], None
         if lighting.kind == "envmap":
-            from neutex.envmap.sampling import sample_envmap
-            from neutex.render.envlight import light_weights
-
             env = self.envmaps[lighting.name]
             key = (lighting.name, int(lighting.samples))
             if key not in self._lights_cache:
@@ -264,8 +265,6 @@ class ViewerEngine:
     @torch.inference_mode()
     def render_linear(self, vc: ViewCache, lighting: Lighting, batch_size: int = 8) -> torch.Tensor:
         """``(3, H, W)`` float32 linear prediction of a pose under a lighting, 0 off the object."""
-        from neutex.color import decode_target
-
         src, inten, weights = self.lights_of(lighting)
         shadows = self.shadows()
         out = torch.zeros(3, *vc.batch["mask"].shape[-2:], device=self.device)
@@ -308,9 +307,6 @@ class ViewerEngine:
         id or None), "has_gt", "display" (what was drawn), "psnr", "psnr_tonemapped" (with
         ground truth)}``. A camera that :meth:`match_view` recognises at the dataset's image
         size is drawn from the prepared G-buffers of that view."""
-        from neutex.eval.metrics import image_metrics
-        from neutex.render.video import error_heatmap, to_uint8
-
         t0 = time.perf_counter()
         if not isinstance(camera, (int, np.integer)):
             m = self.match_view(camera)
@@ -348,12 +344,7 @@ class ViewerEngine:
         """Per-frame metrics of a captured sequence (:func:`neutex.run.evaluate.measure_sweep`),
         computed once: ``{"frames", "psnr" [T], "tde_t" [T], "flagged", "tde_rel", "jump_index"}``."""
         if name not in self._seq_metrics:
-            from neutex.render.pipeline import frame_errors
-            from neutex.run.evaluate import measure_sweep, sweep_jobs
-
             job = next(j for j in sweep_jobs(self.data) if j.name == name)
-            from neutex.run.predict import FrameRenderer
-
             renderer = FrameRenderer(self.model, self.loaded.encoding, self.device, self.amp, 8, self.shadows())
             m = measure_sweep(renderer, self.data, job)
             err = frame_errors(m["pred"], m["gt"], m["mask"], self.white)

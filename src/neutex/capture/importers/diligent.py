@@ -110,12 +110,12 @@ def read_diligent_normals(src: Path, shape: tuple[int, int]) -> tuple[np.ndarray
 
 
 def _read_mat_normals(path: Path) -> np.ndarray:
-    import scipy.io
+    import scipy.io  # heavy optional dependency: imported only for a .mat file
 
     try:
         mat = scipy.io.loadmat(str(path))
     except NotImplementedError:  # MATLAB v7.3 is HDF5
-        try:
+        try:  # optional dependency, not installed by default: only MATLAB v7.3 files need it
             import h5py
         except ImportError:
             raise CaptureError(f"{path}: MATLAB v7.3 (HDF5) file, which needs h5py; pip install h5py, or save "
