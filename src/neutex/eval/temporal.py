@@ -8,7 +8,8 @@ Two jump detectors: the per-sequence one (:func:`flag_jumps` of a sweep's own lo
 its *events*) and, with ground truth, the relative one (:func:`flag_jumps` of
 :func:`relative_log_luminance`: where the prediction's change differs from the truth's, so
 the truth's own events cancel). :func:`match_events` sorts the prediction's events into those
-the truth has and *spurious jumps*, and the truth's into those reproduced and *missed events*.
+the truth has and *spurious jumps* (those the relative detector confirms), and the truth's into
+those reproduced and *missed events*.
 
 Index convention (one for every per-frame quantity): a quantity about the change between
 frames ``k-1`` and ``k`` belongs to frame ``k``, the first frame after the change. A brightness
@@ -665,10 +666,12 @@ def temporal_metrics(
           prediction's change differs from the truth's;
         - ``flagged_frames``: the jumps to look at: ``flagged_frames_relative`` with ground
           truth, ``events_pred`` without;
-        - ``spurious_jumps``, ``missed_events``: :func:`match_events` of ``events_pred`` and
-          ``events_gt`` (the prediction's events that the truth does not have within
-          ±:data:`EVENT_TOLERANCE` frames, and the reverse); ``n_spurious``, ``n_missed``
-          count them.
+        - ``spurious_jumps``: the prediction's events with no ground-truth event within
+          ±:data:`EVENT_TOLERANCE` frames (:func:`match_events`) that the relative detector
+          confirms (it flags a frame within ±:data:`EVENT_TOLERANCE`): the prediction jumps and
+          the truth does not change the same way. ``missed_events``: the ground truth's events
+          with no predicted event within ±:data:`EVENT_TOLERANCE` frames. ``n_spurious``,
+          ``n_missed`` count them.
 
         Every list of frames holds ``{"frame", "time_s", "value", "threshold"}`` dicts
         (:func:`flag_jumps`).
@@ -740,7 +743,12 @@ def temporal_metrics(
         rel = {"r": r, "e": e, "thr": thr, "flagged": flagged}
         s_frames, m_frames = (set(v) for v in match_events([f["frame"] for f in sp["flagged"]],
                                                              [f["frame"] for f in sg["flagged"]]))
-        spurious = [f for f in sp["flagged"] if f["frame"] in s_frames]
+        # a prediction event counts as spurious only where the relative detector confirms that
+        # the truth does not change the same way: the per-sequence detector's bar is set by each
+        # sweep's own noise, so a sharp, clean prediction shows real events (a shadow edge) that
+        # the noisier ground truth has too but does not clear its own bar with
+        confirmed = {f["frame"] + d for f in flagged for d in range(-EVENT_TOLERANCE, EVENT_TOLERANCE + 1)}
+        spurious = [f for f in sp["flagged"] if f["frame"] in s_frames and f["frame"] in confirmed]
         missed = [f for f in sg["flagged"] if f["frame"] in m_frames]
     dm = torch.diff(sp["m"])
     curves = {
