@@ -72,14 +72,15 @@ class ExperimentCommand:
     DIR/report.html (tables per bucket beside the nearest-light baseline, image grids, a
     side-by-side sweep video, training and temporal curves, configs and commands).
 
-    Built-in suites: origin (exp1 multiply vs exp2 concat at 7/8 views x 1/8 lights, GAN vs no
-    GAN, 7/8 x 7/8), generalisation (view/light fractions), remedies (EMA, light smoothness),
-    demo (multiply vs concat, brief). Re-running skips finished variants and resumes an
+    Built-in suites: demo (the default model vs the origin's exp1 and exp2, brief), cues (from the
+    origin's models to the default one change at a time: diffuse cue, specular cues, shadows,
+    photo texture, residual), origin (exp1 multiply vs exp2 concat at 7/8 views x 1/8 lights, GAN
+    vs no GAN, 7/8 x 7/8), generalisation (view/light fractions), remedies (EMA, light smoothness). Re-running skips finished variants and resumes an
     interrupted one. Without --data the suite's default scene (the demo preset) is synthesised
     into DIR/capture."""
 
     suite: Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="SUITE")]
-    """A built-in suite (origin, generalisation, remedies, demo) or a suite YAML file (docs/experiments.md)."""
+    """A built-in suite (demo, cues, origin, generalisation, remedies) or a suite YAML file (docs/experiments.md)."""
     out: Path
     """Experiment folder: capture/, prepared/<split>/, runs/<variant>/, summary.json, report.html."""
     data: Optional[Path] = None
