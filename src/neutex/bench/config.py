@@ -109,7 +109,7 @@ class BenchConfig:
             >>> BenchConfig(quick=True).resolve().res
             (128,)
             >>> BenchConfig().resolve().modes
-            ('multiply', 'concat')
+            ('neutex', 'multiply', 'concat')
         """
         q = self.quick
         res = self.res or ((128,) if q else (128, 256))
