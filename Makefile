@@ -24,7 +24,8 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q --doctest-modules src/neutex
-	$(BIN)/python -m pytest -q tests
+	# two workers: most tests run one torch thread, so the 2-core CI machine runs two at a time
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal tests
 
 bench: setup
 	$(BIN)/neutex bench --json bench.json
