@@ -11,6 +11,7 @@ import torch
 from neutex.config import load_config
 from neutex.data.synthetic import write_synthetic_prepared
 from neutex.errors import CheckpointError, ConfigError, TrainingError
+from neutex.jsonio import read_json_lines
 from neutex.model import ModelConfig
 from neutex.run.checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
 from neutex.train.config import DataConfig, LossConfig, OptimConfig, ScheduleConfig, TrainConfig
@@ -194,3 +195,17 @@ def test_remedies_ema_smoothness_jitter(prepared, tmp_path):
     loaded = load_run(run, "last")
     key = next(iter(st["ema"]))
     assert torch.equal(loaded.model.state_dict()[key], st["ema"][key])  # eval/render use the EMA copy
+
+
+def test_images_of_any_size_train_with_the_default_depth(tmp_path):
+    """48² with the default 5-level UNet (48 is not a multiple of 32): padded inside the UNet,
+    cropped back, the padding never in a loss or a metric; the texture resolution from the data."""
+    prepared = write_synthetic_prepared(tmp_path / "p48", views=3, lights=6, res=48)
+    cfg = tiny_cfg(prepared, tmp_path / "run", epochs=1, pairs_per_epoch=3)
+    cfg.model = ModelConfig(unet_width=4, unet_max_width=8)
+    assert cfg.model.unet_depth == 5 and cfg.model.texture_res is None
+    run = Trainer(cfg).train()
+    saved = load_config(TrainConfig, run / "config.json").model
+    assert saved.texture_res is not None and saved.texture_res & (saved.texture_res - 1) == 0
+    val = [r for r in read_json_lines(run / "metrics.jsonl") if r.get("kind") == "val"][-1]
+    assert all(m["psnr"] is None or math.isfinite(m["psnr"]) for m in val["buckets"].values())
