@@ -43,6 +43,7 @@ import numpy as np
 import torch
 
 from neutex.capture.mesh import Mesh
+from neutex.capture.schema import look_at
 from neutex.check import check_shape
 from neutex.errors import CaptureError, DataError
 from neutex.gbuffer.raster import create_context
@@ -104,16 +105,10 @@ class LightFrustum:
 
 
 def _view_frame(eye: np.ndarray, forward: np.ndarray) -> np.ndarray:
-    """``(4, 4)`` world -> view transform: eye at the origin, ``forward`` (unit) along +z."""
+    """``(4, 4)`` world -> view transform: eye at the origin, ``forward`` (unit) along +z (any
+    roll: the map is only ever read back through the same matrix)."""
     helper = np.array([0.0, 0.0, 1.0]) if abs(forward[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
-    x = np.cross(helper, forward)
-    x /= np.linalg.norm(x)
-    y = np.cross(forward, x)
-    R = np.stack([x, y, forward])
-    T = np.eye(4)
-    T[:3, :3] = R
-    T[:3, 3] = -R @ eye
-    return T
+    return look_at(eye, eye + forward, helper)
 
 
 def _light_name(light_source: np.ndarray) -> str:
