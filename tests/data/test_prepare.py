@@ -101,6 +101,10 @@ def test_explicit_split_file_is_reproduced(prepared, tmp_path):
     assert s["seen_views"] == ["cam00", "cam01", "cam03"] and s["source"] == "file"
     d = PreparedData.open(out)
     assert d.held_out_views.tolist() == [2] and d.held_out_lights.tolist() == [1, 6]
+    # a prepared dataset's own splits.json (with its counts and notes) is a valid --split
+    again = json.loads((prep(cap, tmp_path / "again", split=out / "splits.json") / "splits.json").read_text())
+    assert {k: again[k] for k in ("held_out_views", "held_out_lights", "counts")} == \
+        {k: s[k] for k in ("held_out_views", "held_out_lights", "counts")}
 
 
 def test_rerun_replaces_and_foreign_folder_is_refused(prepared, tmp_path):

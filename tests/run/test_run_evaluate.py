@@ -8,6 +8,7 @@
 
 import io
 import math
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -70,3 +71,14 @@ def test_the_reports_sweep_is_the_one_neutex_render_writes(trained, tmp_path):
             assert render_tm[key] == pytest.approx(value, rel=1e-6, abs=1e-9), key
         else:
             assert render_tm[key] == value, key
+
+
+def test_a_data_path_that_does_not_exist_is_refused_not_replaced(trained, tmp_path):
+    """``--data`` names the dataset to use: when it is missing, the run's own dataset must not be
+    read in its place (scores would silently belong to other images)."""
+    from neutex.errors import DataError
+
+    _, run = trained
+    with pytest.raises(DataError, match="missing-prep"):
+        load_run(run, "last", "cpu", tmp_path / "missing-prep")
+    assert load_run(run, "last", "cpu").data.root == Path(run.parent / "prep")

@@ -88,12 +88,17 @@ def make_split(view_ids: list[str], light_ids: list[str], view_fraction: float =
     return Split(sv, hv, sl, hl)
 
 
+# What ``prepare`` writes beside the ids in a prepared dataset's splits.json: informational,
+# so that file can be handed back as ``--split`` (the same split for a re-prepared capture).
+SPLIT_FILE_NOTES = frozenset({"buckets", "counts", "source", "seed", "view_fraction", "light_fraction", "split_file"})
+
+
 def load_split_file(path: str | Path, view_ids: list[str], light_ids: list[str]) -> Split:
     """An explicit split ``{"held_out_views": [...], "held_out_lights": [...]}`` (published
-    benchmark splits); every id must exist."""
+    benchmark splits, or a prepared dataset's own splits.json); every id must exist."""
     path = Path(path)
     d = read_json_object(path, DataError)
-    unknown_keys = set(d) - {"held_out_views", "held_out_lights", "seen_views", "seen_lights", "buckets"}
+    unknown_keys = set(d) - {"held_out_views", "held_out_lights", "seen_views", "seen_lights"} - SPLIT_FILE_NOTES
     if unknown_keys:
         raise DataError(f"{path}: unknown key {sorted(unknown_keys)[0]!r} (use held_out_views, held_out_lights)")
     out = []

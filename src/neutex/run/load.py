@@ -112,9 +112,12 @@ def load_run(run: str | Path, checkpoint: str | int = "best", device: str = "aut
     """
     run = Path(run)
     cfg, extra = read_run_config(run)
-    path = Path(data_path) if data_path else Path(extra.get("data", {}).get("path", cfg.data.path))
-    if not path.exists():
-        path = Path(cfg.data.path)
+    if data_path:  # the user's choice is used or refused, never swapped for another dataset
+        path = Path(data_path)
+    else:  # the absolute path recorded at training time, else the configured (maybe relative) one
+        path = Path(extra.get("data", {}).get("path", cfg.data.path))
+        if not path.exists():
+            path = Path(cfg.data.path)
     data = PreparedData.open(path)
     dev = pick_device(device)
     ck_path = resolve_checkpoint(run, checkpoint)
