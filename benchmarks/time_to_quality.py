@@ -5,7 +5,7 @@ Trains each preset on one prepared dataset with short epochs (a checkpoint every
 held-out bucket beside the nearest-light baseline, and plots tone-mapped PSNR and SSIM against
 the run's ``train_seconds`` (optimisation time: loading, steps and the photo fit; validation
 and videos excluded). The runs are trained one after another so that each has the machine to
-itself; the timings are wall-clock seconds on this machine with one torch thread.
+itself; the timings are wall-clock seconds on this machine with ``--threads`` torch threads.
 
     python benchmarks/time_to_quality.py PREPARED OUT [--presets neutex exp1 exp2] [--epochs 16]
 
@@ -28,12 +28,14 @@ from neutex.run.evaluate import measure_pairs, sample_pairs
 from neutex.run.load import load_run, read_metrics
 
 def train(prepared: Path, out: Path, preset: str, epochs: int, pairs: int, threads: int, precision: str) -> None:
-    if (out / "checkpoints" / "last.pt").is_file():
+    if (out / "checkpoints" / f"epoch-{epochs:04d}.pt").is_file():
         return
+    # A run stopped part-way (a closed session) continues where it stopped, bit-exact.
+    resume = ["--resume"] if (out / "checkpoints" / "last.pt").is_file() else []
     cmd = [sys.executable, "-m", "neutex", "train", "--data", str(prepared), "--out", str(out),
            "--model.preset", preset, "--epochs", str(epochs), "--schedule.pairs-per-epoch", str(pairs),
            "--optim.milestones", str(max(1, int(epochs * 2 / 3))), "--threads", str(threads),
-           "--precision", precision, "--schedule.val-images", "2", "--schedule.sweep-frames", "8"]
+           "--precision", precision, "--schedule.val-images", "2", "--schedule.sweep-frames", "8", *resume]
     subprocess.run(cmd, check=True)
 
 def curve(run: Path, images: int) -> list[dict]:
@@ -54,7 +56,7 @@ def curve(run: Path, images: int) -> list[dict]:
         rows.append(row)
     return rows
 
-def plot(results: dict, baseline: dict, out_png: Path) -> Path:
+def plot(results: dict, baseline: dict, out_png: Path, threads: int) -> Path:
     plt = pyplot()
     buckets = [b for b in ("novel_light", "novel_view") if b in baseline]
     fig, axes = plt.subplots(2, len(buckets), figsize=(5.5 * len(buckets), 7), squeeze=False)
@@ -66,7 +68,7 @@ def plot(results: dict, baseline: dict, out_png: Path) -> Path:
                 y = [r[b][key] for r in rows if b in r]
                 ax.plot(t, y, "o-", ms=3, color=f"C{k}", label=preset)
             ax.axhline(baseline[b][key], color="k", ls="--", lw=1, label="nearest-light baseline")
-            ax.set_xlabel("training time (minutes, 1 thread)")
+            ax.set_xlabel(f"training time (minutes, {threads} thread{'s' if threads > 1 else ''})")
             ax.set_ylabel(label)
             ax.set_title(b)
             ax.grid(alpha=0.3)
@@ -101,10 +103,11 @@ def main() -> None:
             beat = [r["train_seconds"] for r in rows if b in r and all(
                 r[b][k] > baseline[b][k] for k in ("psnr", "psnr_tonemapped", "ssim"))]
             passes[preset][b] = min(beat) if beat else None
-    doc = {"prepared": str(a.prepared), "presets": a.presets, "images_per_bucket": a.images, "baseline": baseline,
+    doc = {"prepared": str(a.prepared), "presets": a.presets, "images_per_bucket": a.images, "threads": a.threads,
+           "precision": a.precision, "baseline": baseline,
            "curves": results, "first_seconds_beating_baseline_on_all_three": passes}
     write_json_atomic(a.out / "time_to_quality.json", doc)
-    print(plot(results, baseline, a.out / "time_to_quality.png"))
+    print(plot(results, baseline, a.out / "time_to_quality.png", a.threads))
     print(json.dumps(passes, indent=1))
 
 if __name__ == "__main__":
