@@ -6,7 +6,10 @@ drags, each at the viewer's moving resolution (128 rows) and its still resolutio
 
 - ``light``: the camera still, a new point light every frame (cached view buffers + texture);
 - ``camera``: a new camera pose every frame (rasterize, sample the texture, then render);
-- ``envmap``: an environment map turned by a degree every frame (``--envmap-samples`` lights).
+- ``envmap_K``: an environment map turned by a degree every frame, K exactly placed lights (what
+  the viewer draws when still);
+- ``turn_K``: the same with K world-fixed cells whose frames are cached per pose (the viewer's
+  preview while the map turns: a re-weighting per frame).
 
     python benchmarks/viewer_fps.py RUN [--frames 30] [--threads 2] [--json OUT.json]
 
@@ -84,6 +87,8 @@ def main() -> None:
         for k in a.envmap_samples:
             cases.append((f"envmap_{k}", lambda i: still,
                           lambda i, k=k: Lighting("envmap", name="sky", samples=k, rotation_deg=float(i))))
+            cases.append((f"turn_{k}", lambda i: still, lambda i, k=k: Lighting(
+                "envmap", name="sky", samples=k, rotation_deg=float(i), fixed_cells=True)))
         for name, camera_of, lighting_of in cases:
             sec = time_frames(engine, a.frames, camera_of, lighting_of)
             rows.append({"case": name, "height": height, "ms": sec * 1e3, "frames_per_s": 1 / sec})

@@ -6,7 +6,7 @@ import pytest
 
 from neutex.envmap import (PRESET_NAMES, EnvMap, direction_to_uv, make_envmap, mitsuba_to_world, pixel_directions,
                            read_envmap, sample_envmap, uv_to_direction, write_envmap)
-from neutex.envmap.sampling import stratified_cells
+from neutex.envmap.sampling import EnvLights, cell_directions, cell_irradiance, stratified_cells
 from neutex.errors import CaptureError, ConfigError
 
 
@@ -108,6 +108,28 @@ def test_lights_rotate_with_the_map():
     assert np.allclose(a.directions, b.directions) and np.allclose(a.irradiance, b.irradiance)
     # the spot preset is one small source: one light, at the source
     assert len(sample_envmap(e, 16)) == 1
+
+
+def test_fixed_cells_turn_the_map_over_lights_that_stay_put():
+    """The viewer's preview: world-fixed cells, the map's energy re-binned as it turns."""
+    e = make_envmap("sky", 32)
+    k = 16
+    dirs = cell_directions(k, e.up)
+    assert dirs.shape == (k, 3) and np.allclose(np.linalg.norm(dirs, axis=1), 1)
+    assert np.allclose(cell_irradiance(e, k), sample_envmap(e, k).irradiance)  # no rotation: stratified's cells
+    for deg in (0.0, 13.0, 90.0, 271.0):
+        turned = cell_irradiance(e, k, deg)
+        assert np.allclose(turned.sum(0), e.irradiance_total())  # energy-exact at any angle
+        # a Lambertian surface receives what the map turned by deg gives, up to the cells' size
+        n = np.array([[1.0, 0, 0], [0, 1.0, 0], [0.6, 0, 0.8]])
+        exact = np.stack([e.rotated(deg).irradiance_at(x) for x in n])
+        assert np.allclose(EnvLights(dirs, turned, "fixed_cells", k).shade_lambert(n), exact, rtol=0.25, atol=0.05)
+    assert np.allclose(cell_irradiance(e, k, 360.0), cell_irradiance(e, k), atol=1e-9)
+    n = np.array([[1.0, 0, 0], [0, 1.0, 0], [-1.0, 0, 0], [0, -1.0, 0]])  # the turn's sense: +90 is not -90
+    exact = np.stack([e.rotated(90.0).irradiance_at(x) for x in n])
+    err = [np.abs(EnvLights(dirs, cell_irradiance(e, k, a), "f", k).shade_lambert(n) - exact).max() for a in (90, -90)]
+    assert err[0] < 0.5 * err[1]
+    assert not np.allclose(cell_irradiance(e, k, 90.0), cell_irradiance(e, k))
 
 
 def test_sampling_errors():

@@ -61,6 +61,25 @@ def test_envmap_and_sequence_lighting(engine):
     assert m["frames"] == 6 and len(m["psnr"]) == 6
 
 
+def test_turning_a_map_over_fixed_cells_renders_no_new_frame(engine, monkeypatch):
+    """The preview while a map turns: K one-light frames per pose, then only re-weighting."""
+    from neutex.envmap import EnvLights
+    from neutex.envmap.sampling import cell_directions, cell_irradiance
+    from neutex.render.envlight import relight_envmap
+
+    vc = engine.view_cache(0)
+    first = engine.render_linear(vc, Lighting("envmap", name="sky", samples=6, rotation_deg=10.0, fixed_cells=True))
+    calls = []
+    real = engine.model.render
+    monkeypatch.setattr(engine.model, "render", lambda *a: calls.append(1) or real(*a))
+    turned = engine.render_linear(vc, Lighting("envmap", name="sky", samples=6, rotation_deg=50.0, fixed_cells=True))
+    assert calls == [] and not torch.allclose(first, turned)
+    env = engine.envmaps["sky"]
+    lights = EnvLights(cell_directions(6, env.up), cell_irradiance(env, 6, 50.0), "fixed_cells", 6)
+    ref = relight_envmap(engine.loaded.renderer(8, amp=None), engine.data, 0, lights, engine.e_ref).cpu()
+    assert torch.allclose(turned, ref, atol=1e-5)
+
+
 def test_taken_port_is_a_one_line_error():
     import socket
 

@@ -15,6 +15,8 @@ _LAZY = {
     "make_envmap": "neutex.envmap.presets",
     "EnvLights": "neutex.envmap.sampling",
     "sample_envmap": "neutex.envmap.sampling",
+    "cell_directions": "neutex.envmap.sampling",
+    "cell_irradiance": "neutex.envmap.sampling",
 }
 
 __all__, __getattr__ = lazy_exports(__name__, _LAZY)

@@ -26,7 +26,8 @@ from typing import Literal
 
 import numpy as np
 
-from neutex.envmap.latlong import LUMINANCE, EnvMap, pixel_solid_angles, rotation_about
+from neutex.envmap.latlong import (LUMINANCE, EnvMap, direction_to_uv, pixel_directions, pixel_solid_angles,
+                                   rotation_about)
 from neutex.errors import ConfigError
 
 Sampling = Literal["stratified", "importance"]
@@ -74,26 +75,71 @@ def _band_counts(k: int) -> np.ndarray:
     return counts
 
 
-def stratified_cells(height: int, width: int, k: int) -> np.ndarray:
-    """``(H, W)`` int cell index of each pixel centre, for K equal-area cells.
+def cells_of_uv(u: np.ndarray, v: np.ndarray, k: int) -> np.ndarray:
+    """Equal-area cell index (int64, shape of ``u``) of map coordinates ``u, v`` in [0, 1].
 
     Bands: ``nb ≈ √(K/π)`` latitude bands (square cells at the horizon) with ``m_b`` cells
     each (``Σ m_b = K``); band b spans ``2 m_b / K`` in cos θ, so every cell has solid angle
-    ``4π / K`` exactly. Cells are numbered band by band from the zenith.
+    ``4π / K`` exactly. Cells are numbered band by band from the zenith (``v = 0``).
+    """
+    counts = _band_counts(k)
+    z_edges = 1.0 - 2.0 * np.concatenate([[0], np.cumsum(counts)]) / k  # from +1 (zenith) down to -1
+    z = np.cos(np.pi * np.asarray(v, float))
+    band = np.clip(np.searchsorted(-z_edges, -z, side="right") - 1, 0, len(counts) - 1)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    m = counts[band]
+    return (first[band] + np.minimum((np.asarray(u, float) * m).astype(int), m - 1)).astype(np.int64)
+
+
+def stratified_cells(height: int, width: int, k: int) -> np.ndarray:
+    """``(H, W)`` int cell index (:func:`cells_of_uv`) of each pixel centre, for K equal-area cells.
 
     Examples:
         >>> c = stratified_cells(64, 128, 10)
         >>> int(c.max()) + 1, bool(np.bincount(c.ravel()).min() > 0)
         (10, True)
     """
-    counts = _band_counts(k)
-    z_edges = 1.0 - 2.0 * np.concatenate([[0], np.cumsum(counts)]) / k  # from +1 (zenith) down to -1
-    z = np.cos(np.pi * (np.arange(height) + 0.5) / height)
-    band = np.clip(np.searchsorted(-z_edges, -z, side="right") - 1, 0, len(counts) - 1)  # (H,)
+    v = (np.arange(height) + 0.5) / height
     u = (np.arange(width) + 0.5) / width
-    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    m = counts[band][:, None]
-    return (first[band][:, None] + np.minimum((u[None, :] * m).astype(int), m - 1)).astype(np.int64)
+    return cells_of_uv(u[None, :], v[:, None], k)
+
+
+def cell_directions(k: int, up=(0.0, 0.0, 1.0), height: int = 64) -> np.ndarray:
+    """``(K, 3)`` unit world directions of the K equal-area cells' centroids (solid-angle
+    weighted), the cells fixed in the world (a map with no rotation): the lights of
+    :func:`cell_irradiance`."""
+    w = 2 * height
+    dirs = pixel_directions(height, w, up).reshape(-1, 3)
+    wt = np.broadcast_to(pixel_solid_angles(height, w), (height, w)).ravel()
+    cell = stratified_cells(height, w, k).ravel()
+    cen = np.stack([np.bincount(cell, wt * dirs[:, c], minlength=k) for c in range(3)], 1)
+    return cen / np.maximum(np.linalg.norm(cen, axis=1, keepdims=True), 1e-12)
+
+
+def cell_irradiance(env: EnvMap, k: int, rotation_deg: float = 0.0) -> np.ndarray:
+    """``(K, 3)`` RGB energy ``∫_cell L dω`` of ``env`` turned a further ``rotation_deg`` about
+    its up axis, in each of the K cells fixed in the world (:func:`cell_directions`).
+
+    The fixed-cell counterpart of ``stratified`` sampling: the lights stay put and the map turns
+    over them, so the one-light frames of a view can be rendered once and re-weighted for every
+    rotation (the viewer's preview while a map is turned). Energy-exact for any rotation; the
+    price is that a sun's highlight snaps to its cell's centre instead of following the sun.
+    At no rotation the energies are those of :func:`sample_envmap` (``stratified``) for a map
+    whose own rotation is 0.
+
+    Examples:
+        >>> from neutex.envmap.presets import make_envmap
+        >>> e = make_envmap("sky", 32)
+        >>> bool(np.allclose(cell_irradiance(e, 16, 37.0).sum(0), e.irradiance_total()))
+        True
+    """
+    dirs = env.directions().reshape(-1, 3)
+    if rotation_deg:
+        dirs = dirs @ rotation_about(env.up, rotation_deg).T
+    u, v = direction_to_uv(dirs, env.up)
+    cell = cells_of_uv(u, v, k)
+    energy = (env.radiance * pixel_solid_angles(env.height, env.width)[..., None]).reshape(-1, 3).astype(np.float64)
+    return np.stack([np.bincount(cell, energy[:, c], minlength=k) for c in range(3)], 1)
 
 
 def _merge(dirs: np.ndarray, irr: np.ndarray, method: str, k: int, up, rotation: float) -> EnvLights:

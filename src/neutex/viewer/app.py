@@ -206,8 +206,10 @@ class ViewerApp:
         if kind == "stage light":
             return Lighting("stage", index=self.data.light_ids.index(self.g_stage.value))
         if kind == "environment map":
+            # moving: world-fixed cells whose frames are cached per pose, so turning the map is a
+            # re-weighting (milliseconds); still: the map's own K lights, each exactly placed
             return Lighting("envmap", name=self.g_env.value, rotation_deg=float(self.g_rot.value),
-                            samples=self.moving_samples if moving else self.samples)
+                            samples=self.moving_samples if moving else self.samples, fixed_cells=moving)
         if kind == "sequence" and self.g_seq is not None:
             return Lighting("sequence", name=self.g_seq.value, index=int(self.g_frame.value))
         pos = self._light_position()

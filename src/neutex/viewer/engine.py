@@ -26,7 +26,7 @@ from neutex.color import decode_target
 from neutex.data.loader import GBufferTensors, geometry_batch, set_light
 from neutex.device import autocast
 from neutex.envmap.presets import PRESET_NAMES, make_envmap
-from neutex.envmap.sampling import sample_envmap
+from neutex.envmap.sampling import EnvLights, cell_directions, cell_irradiance, sample_envmap
 from neutex.errors import DataError
 from neutex.eval.metrics import image_metrics
 from neutex.gbuffer.raster import Rasterizer
@@ -50,6 +50,9 @@ class ViewCache:
     batch: dict[str, torch.Tensor]
     features: torch.Tensor | None
     view: int | None
+    #: K -> ``(K, 3, H, W)`` one-light frames of the fixed world cells (:func:`cell_directions`)
+    #: at the reference irradiance: any map at any rotation is their weighted sum.
+    cell_frames: dict[int, torch.Tensor] = field(default_factory=dict)
 
 
 @dataclass
@@ -58,7 +61,9 @@ class Lighting:
 
     ``kind``: ``point`` (``source`` (4,) homogeneous, ``intensity`` (3,)), ``stage`` (stage
     light ``index``), ``sequence`` (``name``, frame ``index``), ``envmap`` (``name``,
-    ``rotation_deg``, ``samples``).
+    ``rotation_deg``, ``samples``; ``fixed_cells``: light the map from ``samples`` cells fixed
+    in the world whose frames are cached per pose, so turning the map re-weights them instead
+    of rendering ``samples`` new frames: the viewer's preview while the map turns).
     """
 
     kind: Literal["point", "stage", "sequence", "envmap"] = "point"
@@ -68,6 +73,7 @@ class Lighting:
     name: str = ""
     rotation_deg: float = 0.0
     samples: int = 64
+    fixed_cells: bool = False
 
 
 def camera_from_pose(position, wxyz, fov_y: float, height: int, aspect: float, cid: str = "viewer") -> Camera:
@@ -265,9 +271,20 @@ class ViewerEngine:
     @torch.inference_mode()
     def render_linear(self, vc: ViewCache, lighting: Lighting, batch_size: int = 8) -> torch.Tensor:
         """``(3, H, W)`` float32 linear prediction of a pose under a lighting, 0 off the object."""
+        if lighting.kind == "envmap" and lighting.fixed_cells:
+            return self._fixed_cell_frame(vc, lighting, batch_size)
         src, inten, weights = self.lights_of(lighting)
-        shadows = self.shadows()
         out = torch.zeros(3, *vc.batch["mask"].shape[-2:], device=self.device)
+        for i, pred in self._one_light_frames(vc, src, inten, batch_size):
+            if weights is not None:
+                pred = pred * torch.as_tensor(weights[i:i + len(pred)], dtype=torch.float32,
+                                              device=pred.device)[:, :, None, None]
+            out += pred.sum(0)
+        return out.cpu()
+
+    def _one_light_frames(self, vc: ViewCache, src: np.ndarray, inten: np.ndarray, batch_size: int):
+        """``(first index, (b, 3, H, W) float32 linear frames)`` of a pose under each light."""
+        shadows = self.shadows()
         for i in range(0, len(src), batch_size):
             s = torch.as_tensor(np.asarray(src[i:i + batch_size]), dtype=torch.float32, device=self.device)
             b = s.shape[0]
@@ -275,11 +292,24 @@ class ViewerEngine:
             batch = set_light(batch, s, torch.as_tensor(np.array(inten[i:i + b], np.float32)), shadows)
             with autocast(self.device, self.amp):
                 pred = self.model.render(vc.features, batch) if vc.features is not None else self.model(batch)
-            pred = decode_target(pred.float(), self.loaded.encoding) * batch["mask"]
-            if weights is not None:
-                pred = pred * torch.as_tensor(weights[i:i + b], dtype=torch.float32, device=pred.device)[:, :, None, None]
-            out += pred.sum(0)
-        return out.cpu()
+            yield i, decode_target(pred.float(), self.loaded.encoding) * batch["mask"]
+
+    def _fixed_cell_frame(self, vc: ViewCache, lighting: Lighting, batch_size: int) -> torch.Tensor:
+        env = self.envmaps[lighting.name]
+        k = int(lighting.samples)
+        with self._lock:
+            frames = vc.cell_frames.get(k)
+        if frames is None:  # once per pose and K: the frames do not depend on the map
+            dirs = cell_directions(k, env.up)
+            src = np.concatenate([dirs, np.zeros((k, 1))], 1)
+            frames = torch.cat([f for _, f in self._one_light_frames(vc, src, np.tile(self.e_ref, (k, 1)),
+                                                                      batch_size)])
+            with self._lock:
+                vc.cell_frames[k] = frames
+        lights = EnvLights(cell_directions(k, env.up), cell_irradiance(env, k, lighting.rotation_deg), "fixed_cells", k)
+        w = light_weights(lights, self.e_ref)
+        return torch.einsum("kc,kchw->chw", torch.as_tensor(w, dtype=torch.float32, device=frames.device),
+                            frames).cpu()
 
     def ground_truth(self, vc: ViewCache, lighting: Lighting) -> np.ndarray | None:
         """``(H, W, 3)`` float32 linear ground truth when the pose is a captured view and the
