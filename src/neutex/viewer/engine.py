@@ -50,9 +50,10 @@ class ViewCache:
     batch: dict[str, torch.Tensor]
     features: torch.Tensor | None
     view: int | None
-    #: K -> ``(K, 3, H, W)`` one-light frames of the fixed world cells (:func:`cell_directions`)
-    #: at the reference irradiance: any map at any rotation is their weighted sum.
-    cell_frames: dict[int, torch.Tensor] = field(default_factory=dict)
+    #: (K, up) -> the fixed world cells' directions ``(K, 3)`` (:func:`cell_directions`) and
+    #: their one-light frames ``(K, 3, H, W)`` at the reference irradiance: any map with that
+    #: up axis, at any rotation, is a weighted sum of those frames.
+    cell_frames: dict[tuple, tuple[np.ndarray, torch.Tensor]] = field(default_factory=dict)
 
 
 @dataclass
@@ -296,20 +297,21 @@ class ViewerEngine:
 
     def _fixed_cell_frame(self, vc: ViewCache, lighting: Lighting, batch_size: int) -> torch.Tensor:
         env = self.envmaps[lighting.name]
-        k = int(lighting.samples)
+        key = (int(lighting.samples), tuple(np.round(np.asarray(env.up, float), 9)))
         with self._lock:
-            frames = vc.cell_frames.get(k)
-        if frames is None:  # once per pose and K: the frames do not depend on the map
-            dirs = cell_directions(k, env.up)
-            src = np.concatenate([dirs, np.zeros((k, 1))], 1)
-            frames = torch.cat([f for _, f in self._one_light_frames(vc, src, np.tile(self.e_ref, (k, 1)),
+            cached = vc.cell_frames.get(key)
+        if cached is None:  # once per pose, K and up axis: the frames do not depend on the map
+            dirs = cell_directions(key[0], env.up)
+            src = np.concatenate([dirs, np.zeros((len(dirs), 1))], 1)
+            frames = torch.cat([f for _, f in self._one_light_frames(vc, src, np.tile(self.e_ref, (len(dirs), 1)),
                                                                       batch_size)])
+            cached = (dirs, frames)
             with self._lock:
-                vc.cell_frames[k] = frames
-        lights = EnvLights(cell_directions(k, env.up), cell_irradiance(env, k, lighting.rotation_deg), "fixed_cells", k)
-        w = light_weights(lights, self.e_ref)
-        return torch.einsum("kc,kchw->chw", torch.as_tensor(w, dtype=torch.float32, device=frames.device),
-                            frames).cpu()
+                vc.cell_frames[key] = cached
+        dirs, frames = cached
+        lights = EnvLights(dirs, cell_irradiance(env, key[0], lighting.rotation_deg), "fixed_cells", key[0])
+        w = torch.as_tensor(light_weights(lights, self.e_ref), dtype=torch.float32, device=frames.device)
+        return torch.einsum("kc,kchw->chw", w, frames).cpu()
 
     def ground_truth(self, vc: ViewCache, lighting: Lighting) -> np.ndarray | None:
         """``(H, W, 3)`` float32 linear ground truth when the pose is a captured view and the
