@@ -29,7 +29,14 @@ def pick_device(name: str) -> torch.device:
 
 
 def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype of a precision setting: bf16 on CPU, fp16 AMP on CUDA, None for fp32.
+    """The autocast dtype of a precision setting: bfloat16 for ``bf16`` (CPU, and GPUs that
+    have it: Ampere and later), None for ``fp32``.
+
+    Never float16: the trainer has no loss scaler, and fp16 gradients of the small residual
+    corrections underflow without one; a GPU without bfloat16 is refused instead.
+
+    Raises:
+        ConfigError: an unknown precision, or ``bf16`` on a GPU without bfloat16.
 
     Examples:
         >>> autocast_dtype("bf16", torch.device("cpu")), autocast_dtype("fp32", torch.device("cpu"))
@@ -39,7 +46,10 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
         return None
     if precision != "bf16":
         raise ConfigError(f"precision: {precision!r} is not one of fp32, bf16")
-    return torch.bfloat16 if device.type == "cpu" else torch.float16
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise ConfigError(f"precision: bf16 is not supported by {torch.cuda.get_device_name(device)}",
+                          hint="use --precision fp32")
+    return torch.bfloat16
 
 
 def autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.AbstractContextManager:

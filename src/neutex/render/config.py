@@ -79,7 +79,7 @@ class RenderConfig:
     """Burn frame number and time (and per-frame errors) into the frames. Default: on for
     sequences, off otherwise."""
     precision: Literal["auto", "fp32", "bf16"] = "auto"
-    """auto: the run's training precision; bf16 autocasts the renderer (CPU; fp16 on CUDA),
+    """auto: the run's training precision; bf16 autocasts the renderer to bfloat16 (CPU or GPU),
     about 2x faster on a CPU with AVX-512 BF16."""
     batch_size: int = 8
     """Frames per forward pass."""

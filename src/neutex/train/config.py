@@ -229,7 +229,8 @@ class TrainConfig:
     seed: int = 0
     """Seed for initialisation, shuffling and the probe/validation samples."""
     precision: Literal["fp32", "bf16"] = "fp32"
-    """bf16 autocast on CPU (AMP fp16 on CUDA); fp32 is exact and the default on CPU."""
+    """bf16: bfloat16 autocast (CPU, and GPUs with bfloat16: Ampere and later; never fp16, there is no
+    loss scaler); fp32 is exact and the default on CPU."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     """auto: CUDA when available, else CPU."""
     threads: int | None = None
