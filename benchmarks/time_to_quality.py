@@ -27,7 +27,8 @@ from neutex.jsonio import write_json_atomic
 from neutex.run.evaluate import measure_pairs, sample_pairs
 from neutex.run.load import load_run, read_metrics
 
-def train(prepared: Path, out: Path, preset: str, epochs: int, pairs: int, threads: int, precision: str) -> None:
+def train(prepared: Path, out: Path, preset: str, epochs: int, pairs: int, threads: int, precision: str,
+          device: str) -> None:
     if (out / "checkpoints" / f"epoch-{epochs:04d}.pt").is_file():
         return
     # A run stopped part-way (a closed session) continues where it stopped, bit-exact.
@@ -35,14 +36,15 @@ def train(prepared: Path, out: Path, preset: str, epochs: int, pairs: int, threa
     cmd = [sys.executable, "-m", "neutex", "train", "--data", str(prepared), "--out", str(out),
            "--model.preset", preset, "--epochs", str(epochs), "--schedule.pairs-per-epoch", str(pairs),
            "--optim.milestones", str(max(1, int(epochs * 2 / 3))), "--threads", str(threads),
-           "--precision", precision, "--schedule.val-images", "2", "--schedule.sweep-frames", "8", *resume]
+           "--precision", precision, "--device", device, "--schedule.val-images", "2", "--schedule.sweep-frames", "8",
+           *resume]
     subprocess.run(cmd, check=True)
 
-def curve(run: Path, images: int) -> list[dict]:
+def curve(run: Path, images: int, device: str) -> list[dict]:
     seconds = {r["epoch"]: r["train_seconds"] for r in read_metrics(run) if r.get("kind") == "val"}
     rows = []
     for epoch in sorted(seconds):
-        loaded = load_run(run, epoch, "cpu")
+        loaded = load_run(run, epoch, device)
         data = loaded.data
         row = {"epoch": epoch, "train_seconds": seconds[epoch]}
         for b in HELD_OUT_BUCKETS:
@@ -56,7 +58,7 @@ def curve(run: Path, images: int) -> list[dict]:
         rows.append(row)
     return rows
 
-def plot(results: dict, baseline: dict, out_png: Path, threads: int) -> Path:
+def plot(results: dict, baseline: dict, out_png: Path, where: str) -> Path:
     plt = pyplot()
     buckets = [b for b in ("novel_light", "novel_view") if b in baseline]
     fig, axes = plt.subplots(2, len(buckets), figsize=(5.5 * len(buckets), 7), squeeze=False)
@@ -68,7 +70,7 @@ def plot(results: dict, baseline: dict, out_png: Path, threads: int) -> Path:
                 y = [r[b][key] for r in rows if b in r]
                 ax.plot(t, y, "o-", ms=3, color=f"C{k}", label=preset)
             ax.axhline(baseline[b][key], color="k", ls="--", lw=1, label="nearest-light baseline")
-            ax.set_xlabel(f"training time (minutes, {threads} thread{'s' if threads > 1 else ''})")
+            ax.set_xlabel(f"training time (minutes, {where})")
             ax.set_ylabel(label)
             ax.set_title(b)
             ax.grid(alpha=0.3)
@@ -87,12 +89,13 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=60, help="held-out images per bucket per checkpoint")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--precision", default="bf16")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
     a = ap.parse_args()
     results, baseline = {}, {}
     for preset in a.presets:
-        train(a.prepared, a.out / preset, preset, a.epochs, a.pairs_per_epoch, a.threads, a.precision)
+        train(a.prepared, a.out / preset, preset, a.epochs, a.pairs_per_epoch, a.threads, a.precision, a.device)
     for preset in a.presets:
-        rows = curve(a.out / preset, a.images)
+        rows = curve(a.out / preset, a.images, a.device)
         for r in rows:
             baseline.update({k[len("baseline_"):]: r.pop(k) for k in list(r) if k.startswith("baseline_")})
         results[preset] = rows
@@ -103,11 +106,12 @@ def main() -> None:
             beat = [r["train_seconds"] for r in rows if b in r and all(
                 r[b][k] > baseline[b][k] for k in ("psnr", "psnr_tonemapped", "ssim"))]
             passes[preset][b] = min(beat) if beat else None
-    doc = {"prepared": str(a.prepared), "presets": a.presets, "images_per_bucket": a.images, "threads": a.threads,
+    doc = {"prepared": str(a.prepared), "presets": a.presets, "images_per_bucket": a.images, "threads": a.threads, "device": a.device,
            "precision": a.precision, "baseline": baseline,
            "curves": results, "first_seconds_beating_baseline_on_all_three": passes}
     write_json_atomic(a.out / "time_to_quality.json", doc)
-    print(plot(results, baseline, a.out / "time_to_quality.png", a.threads))
+    where = "GPU" if a.device == "cuda" else f"{a.threads} thread{'s' if a.threads > 1 else ''}"
+    print(plot(results, baseline, a.out / "time_to_quality.png", where))
     print(json.dumps(passes, indent=1))
 
 if __name__ == "__main__":

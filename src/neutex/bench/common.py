@@ -24,18 +24,19 @@ def bench_model(mode: str) -> ModelConfig:
 
 
 def make_trainer(data_root: Path, out: Path, mode: str, precision: str, gan: bool, threads: int | None = None,
-                 batch_size: int = 1):
+                 batch_size: int = 1, device: str = "cpu"):
     """A real :class:`~neutex.train.trainer.Trainer` set up for timing ``train_step``: random
     VGG19 weights (the same cost as real ones), no logging, probes or validation during steps,
     the GAN with feature matching when ``gan``, and VGG in bf16 when ``precision`` is bf16.
-    In a process of a gloo group (the ``ddp_step`` bench) it is that rank's trainer."""
+    In a process of a gloo group (the ``ddp_step`` bench) it is that rank's trainer; ``device``
+    ``cuda`` for the GPU table (``benchmarks/gpu_bench.py``)."""
     cfg = TrainConfig(
         out=out, data=DataConfig(path=data_root), model=bench_model(mode),
         loss=LossConfig(perceptual="random", gan=gan, feature_matching_weight=1.0 if gan else 0.0,
                         vgg_bf16=precision == "bf16"),
         schedule=ScheduleConfig(epochs=1, log_every=10**9, probe_every=10**9, val_images=1, sweep_frames=2,
                                 batch_size=batch_size),
-        precision=precision, device="cpu", threads=threads,  # type: ignore[arg-type]
+        precision=precision, device=device, threads=threads,  # type: ignore[arg-type]
     )
     trainer = Trainer(cfg, console=Console(stderr=True, quiet=True))
     with warnings.catch_warnings():

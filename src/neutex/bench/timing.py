@@ -58,11 +58,20 @@ def summarize(seconds: list[float]) -> dict[str, float]:
     return {"ms": statistics.median(seconds) * 1e3, "ms_best": min(seconds) * 1e3, "n": len(seconds)}
 
 
-def matmul_gflops(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> float:
-    """Best achieved GFLOP/s of a square ``size × size`` matmul in ``dtype`` over ``repeats``
-    calls (after one untimed call), with torch's current thread count. A ``size³`` matmul is
-    ``2·size³`` FLOP. The best, not the median: the peak is what the hardware can do when the
-    machine is quiet.
+def synchronizer(device: torch.device | str = "cpu") -> Callable[[], None]:
+    """A function that waits for ``device``'s queued work (CUDA runs asynchronously: a timer
+    read without it measures the launch, not the work); a no-op on the CPU."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return lambda: torch.cuda.synchronize(device)
+    return lambda: None
+
+
+def matmul_gflops(dtype: torch.dtype, size: int = 2048, repeats: int = 10, device: torch.device | str = "cpu") -> float:
+    """Best achieved GFLOP/s of a square ``size × size`` matmul in ``dtype`` on ``device`` over
+    ``repeats`` calls (after one untimed call), with torch's current thread count on the CPU. A
+    ``size³`` matmul is ``2·size³`` FLOP. The best, not the median: the peak is what the
+    hardware can do when the machine is quiet.
 
     Examples:
         >>> matmul_gflops(torch.float32, size=64, repeats=2) > 0
@@ -70,30 +79,34 @@ def matmul_gflops(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> fl
     """
     if size < 1 or repeats < 1:
         raise ConfigError(f"bench peak: size and repeats must be >= 1, got {size}, {repeats}")
+    sync = synchronizer(device)
     g = torch.Generator().manual_seed(0)
-    a = torch.randn(size, size, generator=g).to(dtype)
-    b = torch.randn(size, size, generator=g).to(dtype)
-    out = torch.empty(size, size, dtype=dtype)
+    a = torch.randn(size, size, generator=g).to(device=device, dtype=dtype)
+    b = torch.randn(size, size, generator=g).to(device=device, dtype=dtype)
+    out = torch.empty(size, size, dtype=dtype, device=device)
     torch.mm(a, b, out=out)
+    sync()
     best = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()
         torch.mm(a, b, out=out)
+        sync()
         best = min(best, time.perf_counter() - t0)
     return 2.0 * size**3 / best / 1e9
 
 
-def measure_peaks(sizes: tuple[int, ...] = (1024, 2048), repeats: int = 20) -> dict[str, float]:
+def measure_peaks(sizes: tuple[int, ...] = (1024, 2048), repeats: int = 20,
+                  device: torch.device | str = "cpu") -> dict[str, float]:
     """fp32 and bf16 matmul peaks: the best GFLOP/s over ``sizes`` (square matmuls large enough
-    to saturate the cores) and ``repeats``.
+    to saturate the cores; on a GPU use 8192) and ``repeats``.
 
     Returns:
         ``{"matmul_fp32_gflops": ..., "matmul_bf16_gflops": ...}``.
     """
     return {
-        "matmul_fp32_gflops": max(matmul_gflops(torch.float32, s, repeats) for s in sizes),
-        "matmul_bf16_gflops": max(matmul_gflops(torch.bfloat16, s, repeats) for s in sizes),
+        "matmul_fp32_gflops": max(matmul_gflops(torch.float32, s, repeats, device) for s in sizes),
+        "matmul_bf16_gflops": max(matmul_gflops(torch.bfloat16, s, repeats, device) for s in sizes),
     }
 
 
-__all__ = ["matmul_gflops", "measure_peaks", "summarize", "time_interleaved"]
+__all__ = ["matmul_gflops", "measure_peaks", "summarize", "synchronizer", "time_interleaved"]
