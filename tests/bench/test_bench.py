@@ -96,6 +96,17 @@ def test_config_defaults_and_errors():
         BenchConfig(res=(100,))
     with pytest.raises(ConfigError, match="bench.repeats: must be >= 1"):
         BenchConfig(repeats=0)
+    assert full.inference_batch == 4 and full.origin and full.ddp and full.side
+    gpu = BenchConfig(device="cuda").resolve()  # CPU-only measurements left out, GPU-sized work
+    assert not (gpu.origin or gpu.ddp or gpu.side) and gpu.inference_batch == 32 and gpu.peak_sizes == (8192,)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_without_a_gpu_is_a_clear_error():
+    from neutex.bench.suite import run_bench
+
+    with pytest.raises(ConfigError, match="no CUDA device"):
+        run_bench(BenchConfig(device="cuda", quick=True))
 
 
 def test_time_interleaved_rounds():

@@ -29,7 +29,7 @@ def make_trainer(data_root: Path, out: Path, mode: str, precision: str, gan: boo
     VGG19 weights (the same cost as real ones), no logging, probes or validation during steps,
     the GAN with feature matching when ``gan``, and VGG in bf16 when ``precision`` is bf16.
     In a process of a gloo group (the ``ddp_step`` bench) it is that rank's trainer; ``device``
-    ``cuda`` for the GPU table (``benchmarks/gpu_bench.py``)."""
+    ``cuda`` for the GPU table (``neutex bench --device cuda``)."""
     cfg = TrainConfig(
         out=out, data=DataConfig(path=data_root), model=bench_model(mode),
         loss=LossConfig(perceptual="random", gan=gan, feature_matching_weight=1.0 if gan else 0.0,

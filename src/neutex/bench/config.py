@@ -44,10 +44,14 @@ class BenchConfig:
     """Untimed repetitions first (the first one also counts the FLOPs). Default 2; quick 1."""
     threads: int | None = None
     """torch CPU threads (None: torch's default, as neutex train uses)."""
+    device: Literal["cpu", "cuda"] = "cpu"
+    """Where the models run. ``cuda``: every timing waits for the GPU before the clock is read;
+    the origin's step, the DDP rows and the side benches are CPU measurements and are left out
+    (docs/bench.md, "On a GPU")."""
     inference_res: int | None = None
     """Resolution of the inference bench. Default 256; quick the largest of res."""
-    inference_batch: int = 4
-    """Frames per inference forward."""
+    inference_batch: int | None = None
+    """Frames per inference forward. Default 4 on the CPU, 32 on a GPU."""
     peak_sizes: tuple[int, ...] | None = None
     """Square matmul sizes of the peak measurement (best over all). Default 1024 2048; quick 1024."""
     side: bool = True
@@ -113,8 +117,13 @@ class BenchConfig:
         """
         q = self.quick
         res = self.res or ((128,) if q else (128, 256))
+        gpu = self.device == "cuda"
         return dataclasses.replace(
             self,
+            origin=self.origin and not gpu,
+            ddp=self.ddp and not gpu,
+            side=self.side and not gpu,
+            inference_batch=self.inference_batch or (32 if gpu else 4),
             res=res,
             modes=self.modes or (("neutex", "multiply") if q else ("neutex", "multiply", "concat")),
             precisions=self.precisions or ("fp32", "bf16"),
@@ -122,7 +131,7 @@ class BenchConfig:
             repeats=self.repeats or (3 if q else 5),
             warmup=self.warmup or (1 if q else 2),
             inference_res=self.inference_res or (max(res) if q else 256),
-            peak_sizes=self.peak_sizes or ((1024,) if q else (1024, 2048)),
+            peak_sizes=self.peak_sizes or ((8192,) if gpu else (1024,) if q else (1024, 2048)),
             synth_images=self.synth_images or (2 if q else 4),
             gbuffer_frames=self.gbuffer_frames or (20 if q else 50),
             loader_batches=self.loader_batches or (50 if q else 200),

@@ -27,12 +27,14 @@ from neutex.bench.config import BenchConfig
 from neutex.bench.ddp import bench_ddp
 from neutex.bench.origin import QUOTED_ORIGIN_MS, OriginStep
 from neutex.bench.side import bench_gbuffer, bench_loader
-from neutex.bench.timing import measure_peaks, summarize, time_interleaved
+from neutex.bench.timing import measure_peaks, summarize, synchronizer, time_interleaved
 from neutex.config import config_to_dict
 from neutex.data.loader import PairLoader, set_light
 from neutex.data.prepared import PreparedData
 from neutex.data.synthetic import write_synthetic_prepared
-from neutex.errors import NeutexError
+from neutex.device import autocast, autocast_dtype, pick_device
+from neutex.errors import DependencyError, NeutexError
+from neutex.gbuffer import create_context
 from neutex.model.flops import count_flops
 from neutex.model.pixel_geometry import compute_inputs
 from neutex.render.lights import circle_light_sources
@@ -49,8 +51,8 @@ GOALS = {"renderer_fraction_of_bf16_peak": 0.5, "inference_fps": 20.0, "train_st
          "sweep_360_frames_seconds_at_most": 60.0}
 
 
-def _amp(precision: str):
-    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
+def _amp(precision: str, device: str = "cpu"):
+    return autocast(torch.device(device), autocast_dtype(precision, torch.device(device)))
 
 
 def _warm_and_count(fns: dict[str, Callable[[], Any]]) -> dict[str, float]:
@@ -59,6 +61,8 @@ def _warm_and_count(fns: dict[str, Callable[[], Any]]) -> dict[str, float]:
 
 
 def _timed(fns: dict[str, Callable[[], Any]], cfg: BenchConfig) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+    sync = synchronizer(cfg.device)
+    fns = {k: (lambda fn=fn: (fn(), sync())) for k, fn in fns.items()}  # a GPU's work, not its launch
     gflop = _warm_and_count(fns)
     times = time_interleaved(fns, repeats=cfg.repeats, warmup=cfg.warmup - 1)
     return {k: summarize(v) for k, v in times.items()}, gflop
@@ -116,8 +120,8 @@ def bench_train_steps(res: int, data_root: Path, work: Path, cfg: BenchConfig, l
     for mode, gan in itertools.product(cfg.modes, (False, True) if cfg.gan_steps else (False,)):
         log(f"train_step {res}² {mode}{' +GAN' if gan else ''}: {', '.join(cfg.precisions)}"
             + (" + origin" if cfg.origin else ""))
-        trainers = {p: make_trainer(data_root, work / f"run-{res}-{mode}-{gan}-{p}", mode, p, gan, cfg.threads)
-                    for p in cfg.precisions}
+        trainers = {p: make_trainer(data_root, work / f"run-{res}-{mode}-{gan}-{p}", mode, p, gan, cfg.threads,
+                                    device=cfg.device) for p in cfg.precisions}
         batches = first_batches(next(iter(trainers.values())).loader)
         fns: dict[str, Callable[[], Any]] = {}
         for p, tr in trainers.items():
@@ -152,15 +156,15 @@ def bench_renderer(res: int, cfg: BenchConfig, log: Log) -> list[dict[str, Any]]
     for mode in cfg.modes:
         log(f"renderer {res}² {mode}: {', '.join(cfg.precisions)}")
         unet = bench_model(mode).setup("log").renderer
-        unet = unet.to(memory_format=torch.channels_last).train()
+        unet = unet.to(cfg.device, memory_format=torch.channels_last).train()
         c_in = unet.head[0].in_channels
         x = torch.randn(1, c_in, res, res, generator=torch.Generator().manual_seed(0))
-        x = x.contiguous(memory_format=torch.channels_last).requires_grad_(True)
+        x = x.to(cfg.device).contiguous(memory_format=torch.channels_last).requires_grad_(True)
 
         def step(p: str) -> None:
             unet.zero_grad(set_to_none=True)
             x.grad = None
-            with _amp(p):
+            with _amp(p, cfg.device):
                 y = unet(x)
             y.mean().backward()
 
@@ -178,14 +182,15 @@ def bench_inference(res: int, data_root: Path, cfg: BenchConfig, log: Log) -> li
     data = PreparedData.open(data_root)
     pairs = data.pairs("train")
     b = cfg.inference_batch
-    loader = PairLoader(data, pairs[[k % len(pairs) for k in range(b)]], batch_size=b, shuffle=False)
+    loader = PairLoader(data, pairs[[k % len(pairs) for k in range(b)]], batch_size=b, shuffle=False,
+                        device=cfg.device)
     batch = next(iter(loader))
     fns: dict[str, Callable[[], Any]] = {}
     for mode in cfg.modes:
-        model = bench_model(mode).setup("log").to(memory_format=torch.channels_last).eval()
+        model = bench_model(mode).setup("log").to(cfg.device, memory_format=torch.channels_last).eval()
         for p in cfg.precisions:
             def fwd(model=model, p=p):
-                with torch.inference_mode(), _amp(p):
+                with torch.inference_mode(), _amp(p, cfg.device):
                     return model(batch)
             fns[f"{mode}/{p}"] = fwd
     origin = None
@@ -222,13 +227,13 @@ def bench_inputs(res: int, data_root: Path, cfg: BenchConfig, log: Log) -> list[
     model_cfg = bench_model("neutex")
     names = [s.name for s in model_cfg.slots()]
     shadows = open_shadows(data, model_cfg.needs_visibility)
-    batch = next(iter(PairLoader(data, data.pairs("train")[:1], batch_size=1, shuffle=False)))
+    batch = next(iter(PairLoader(data, data.pairs("train")[:1], batch_size=1, shuffle=False, device=cfg.device)))
     src = batch["light_source"]
     fresh = itertools.count()
 
     def new_light() -> torch.Tensor:  # a light no map was rendered for (a sweep's next frame)
         k = next(fresh)
-        return src + torch.tensor([[1e-3 * (k % 997 + 1), 0.0, 0.0, 0.0]])
+        return src + torch.tensor([[1e-3 * (k % 997 + 1), 0.0, 0.0, 0.0]], device=src.device)
 
     def cues():
         return compute_inputs(batch, names)
@@ -262,20 +267,25 @@ def bench_sweep(res: int, data_root: Path, cfg: BenchConfig, log: Log) -> list[d
     encoder. Reports seconds for the whole sweep (``seconds``) and frames per second."""
     data = PreparedData.open(data_root)
     model_cfg = bench_model("neutex")
-    model = model_cfg.setup("log").to(memory_format=torch.channels_last).eval()
+    model = model_cfg.setup("log").to(cfg.device, memory_format=torch.channels_last).eval()
     shadows = open_shadows(data, model_cfg.needs_visibility)
+    sync = synchronizer(cfg.device)
     n = cfg.sweep_frames
     src = circle_light_sources(n, 3.0, 30.0, data.up)
     rows = []
     for p in cfg.precisions:
-        renderer = FrameRenderer(model, "log", "cpu", torch.bfloat16 if p == "bf16" else None, 8, shadows)
+        dev = torch.device(cfg.device)
+        # 8 frames a pass on the CPU, as `neutex render` draws them; a GPU wants fuller batches
+        batch = 8 if dev.type == "cpu" else cfg.inference_batch
+        renderer = FrameRenderer(model, "log", dev, autocast_dtype(p, dev), batch, shadows)
         log(f"sweep {res}² x {n} frames, {p}")
         with torch.inference_mode():
             list(renderer.sweep(data, 0, src[:8]))  # warm-up
             t0 = time.perf_counter()
             frames = sum(f.shape[0] for f in renderer.sweep(data, 0, src))
+            sync()
             dt = time.perf_counter() - t0
-        rows.append({"name": "sweep", "res": res, "mode": "neutex", "precision": p, "frames": frames,
+        rows.append({"name": "sweep", "res": res, "mode": "neutex", "precision": p, "frames": frames, "batch": batch,
                      "seconds": dt, "ms": dt / frames * 1e3, "per_s": frames / dt, "shadows": shadows is not None})
     return rows
 
@@ -421,6 +431,7 @@ def run_bench(cfg: BenchConfig, log: Log | None = None) -> dict[str, Any]:
 
 def _run_bench(cfg: BenchConfig, log: Log) -> dict[str, Any]:
     t_start = time.perf_counter()
+    pick_device(cfg.device)  # a clear error where --device cuda has no GPU
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     machine = machine_info()
@@ -429,15 +440,28 @@ def _run_bench(cfg: BenchConfig, log: Log) -> dict[str, Any]:
         log(f"[yellow]warning:[/] load average {load[0]:.1f} on {cores} cores: other processes compete for the "
             f"CPU, so timings are inflated and noisy (ratios measured side by side suffer least)")
     log(f"peaks: fp32 and bf16 matmul {', '.join(map(str, cfg.peak_sizes))}")
-    peak_runs = [measure_peaks(cfg.peak_sizes)]
+    if cfg.device == "cuda":
+        machine["device"] = torch.cuda.get_device_name(0)
+    peak_runs = [measure_peaks(cfg.peak_sizes, device=cfg.device)]
     rows: list[dict[str, Any]] = []
+    # Cast shadows need an OpenGL (EGL) context for the shadow maps. Without one (a GPU machine
+    # without its GL loaders, say) the sphere is measured without a mesh: attached shadows only,
+    # recorded in ``machine.shadows``, rather than no measurement at all.
+    try:
+        create_context().release()
+        machine["shadows"] = "shadow maps (OpenGL)"
+    except DependencyError as exc:
+        machine["shadows"] = f"attached only, no OpenGL context: {exc}"
+        log(f"[yellow]warning:[/] no OpenGL context ({exc}): the sphere has no mesh, so no shadow maps are measured")
+    with_mesh = machine["shadows"].startswith("shadow maps")
     with tempfile.TemporaryDirectory(prefix="neutex-bench-") as tmp:
         work = Path(tmp)
         data: dict[int, Path] = {}
 
         def dataset(res: int) -> Path:
             if res not in data:
-                data[res] = write_synthetic_prepared(work / f"prepared-{res}", views=4, lights=8, res=res, mesh=True)
+                data[res] = write_synthetic_prepared(work / f"prepared-{res}", views=4, lights=8, res=res,
+                                                     mesh=with_mesh)
             return data[res]
 
         for res in cfg.res:
@@ -455,7 +479,7 @@ def _run_bench(cfg: BenchConfig, log: Log) -> dict[str, Any]:
         side_rows, skipped = bench_side(cfg, log)
         rows += side_rows
     log("peaks again (the best of both runs is kept)")
-    peak_runs.append(measure_peaks(cfg.peak_sizes))
+    peak_runs.append(measure_peaks(cfg.peak_sizes, device=cfg.device))
     peaks = {k: max(p[k] for p in peak_runs) for k in peak_runs[0]}
     _fill_fraction_of_peak(rows, peaks)
     rows = [_order(r) for r in rows]
