@@ -148,3 +148,22 @@ def test_origin_step_runs(mode, one_thread):
     assert math.isfinite(step(batch))
     assert step.infer(batch).shape == (1, 3, res, res)
     assert OriginModel(res, mode).in_channels == (16 if mode == "multiply" else 25)
+
+
+def test_without_opengl_the_bench_measures_attached_shadows_and_says_so(monkeypatch, one_thread):
+    """A machine without an OpenGL context (a GPU box without its GL loaders) still gets its
+    table: the sphere without a mesh, no shadow maps, and a line saying why."""
+    import neutex.bench.suite as suite
+    from neutex.errors import DependencyError
+
+    def no_gl():
+        raise DependencyError("EGL: no display")
+
+    monkeypatch.setattr(suite, "create_context", no_gl)
+    doc = suite.run_bench(BenchConfig(res=(32,), modes=("neutex",), precisions=("fp32",), inference_res=32,
+                                      side=False, ddp=False, origin=False, gan_steps=False, sweep_frames=4,
+                                      repeats=1, warmup=1, peak_sizes=(64,)))
+    assert doc["machine"]["shadows"] == "attached only, no OpenGL context: EGL: no display"
+    sweep = next(r for r in doc["results"] if r["name"] == "sweep")
+    assert sweep["shadows"] is False and sweep["frames"] == 4
+    assert [r["what"] for r in doc["results"] if r["name"] == "inputs"] == ["cues"]
