@@ -82,7 +82,7 @@ class FrameRenderer:
             if inten.shape == (3,):
                 inten = np.broadcast_to(inten, (n, 3))
         check_shape(inten, f"{n} 3", "intensities")
-        return torch.from_numpy(np.ascontiguousarray(inten)).to(self.device)
+        return torch.tensor(inten, dtype=torch.float32, device=self.device)  # a copy: the array may be read-only
 
     # ---------------------------------------------------------------- captured pairs
     @torch.no_grad()
