@@ -209,3 +209,16 @@ def test_images_of_any_size_train_with_the_default_depth(tmp_path):
     assert saved.texture_res is not None and saved.texture_res & (saved.texture_res - 1) == 0
     val = [r for r in read_json_lines(run / "metrics.jsonl") if r.get("kind") == "val"][-1]
     assert all(m["psnr"] is None or math.isfinite(m["psnr"]) for m in val["buckets"].values())
+
+
+def test_batch_norm_on_a_one_pixel_bottleneck_is_refused_before_training(tmp_path):
+    """32² under the default 5 levels leaves a 1 × 1 innermost level: batch norm at batch 1 has
+    one value per channel there (torch: a ValueError mid-step); refuse it at setup, naming why."""
+    prepared = write_synthetic_prepared(tmp_path / "p32", views=3, lights=4, res=32)
+    cfg = tiny_cfg(prepared, tmp_path / "run", epochs=1, pairs_per_epoch=2)
+    cfg.model = ModelConfig(unet_width=4, unet_max_width=8, norm="batch")
+    with pytest.raises(ConfigError, match="innermost level is 1x1 with batch size 1"):
+        Trainer(cfg).train()
+    cfg.schedule.batch_size = 2  # two values per channel: allowed
+    cfg.out = tmp_path / "run2"
+    Trainer(cfg).train()

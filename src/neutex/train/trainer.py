@@ -39,6 +39,7 @@ from neutex.device import autocast, autocast_dtype, pick_device
 from neutex.errors import CheckpointError, ConfigError, DataError, TrainingError
 from neutex.eval.plots import plot_run_curves
 from neutex.jsonio import append_json_line
+from neutex.model.config import ModelConfig
 from neutex.model.texture import texture_resolution_for
 from neutex.render.lights import jitter_sources, rotate_sources
 from neutex.render.video import caption, hstack, read_video, to_uint8, write_video
@@ -72,6 +73,24 @@ _RUN_ENTRIES = ("config.json", "metrics.jsonl", "checkpoints", "videos", "plots"
 
 class _StopAfter(Exception):
     """``schedule.stop_after`` reached: stop like Ctrl-C, but return normally."""
+
+
+def check_batch_norm(model: ModelConfig, batch_size: int, height: int, width: int) -> None:
+    """Batch norm needs more than one value per channel: refuse, before building anything, a
+    UNet whose innermost level is 1 × 1 at batch 1 (small images under the default depth).
+
+    Raises:
+        ConfigError: naming the level's size and the ways out.
+    """
+    if model.norm != "batch":
+        return
+    cell = 2 ** model.unet_depth  # the UNet pads to a multiple of this, then halves unet_depth times
+    h, w = -(-height // cell), -(-width // cell)
+    if batch_size * h * w < 2:
+        raise ConfigError(f"model.norm: batch norm needs more than one value per channel, but at {width}x{height} "
+                          f"the UNet's innermost level is {w}x{h} with batch size {batch_size}",
+                          hint="use --model.norm none or instance, a smaller --model.unet-depth, or a larger "
+                               "--schedule.batch-size")
 
 
 def auto_epochs(n_pairs: int, batch_size: int, target_iterations: int) -> int:
@@ -120,6 +139,7 @@ class Trainer:
         self.train_pairs = self.data.pairs("train")
         if len(self.train_pairs) == 0:
             raise ConfigError(f"{cfg.data.path}: the split leaves no seen (view, light) pair to train on")
+        check_batch_norm(cfg.model, cfg.schedule.batch_size, self.data.height, self.data.width)
         if cfg.model.texture_res is None:
             seen = np.asarray(self.data.seen_views)
             res = texture_resolution_for(self.data.uv[seen], self.data.mask[seen])
