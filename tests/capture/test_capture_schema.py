@@ -206,6 +206,21 @@ def test_paths_outside_the_capture_folder_are_refused(capture_dir, how, why):
     validate_files(cap, allow_outside=True)  # on purpose: read where it is
 
 
+@pytest.mark.parametrize("field", ["map", "image"])
+def test_environment_files_outside_the_capture_folder_are_refused(capture_dir, field):
+    """The environments' maps and frames go through the same containment check as the frames."""
+    from neutex.capture.environments import Environment, EnvironmentFrame
+
+    cap = load_capture(capture_dir)
+    outside = "../elsewhere/sky.exr"
+    env = Environment("sky", outside if field == "map" else "images/cam01/L001.exr",
+                      frames=[EnvironmentFrame(cap.cameras[0].id, outside if field == "image" else "images/cam00/L000.exr")])
+    cap.environments = [env]
+    where = r"environments\[0\]\.map" if field == "map" else r"environments\[0\]\.frames\[0\]\.image"
+    with pytest.raises(CaptureError, match=rf"^{where}: \.\./elsewhere/sky\.exr is outside the capture folder"):
+        validate_files(cap, check_pixels=False)
+
+
 def test_paths_inside_the_capture_folder_are_fine(capture_dir):
     (capture_dir / "images/cam01/link.exr").symlink_to(capture_dir / "images/cam01/L001.exr")  # a link inside
     _mutate(capture_dir, _set(["frames", 4, "image"], "images/cam00/../cam01/link.exr"))

@@ -563,18 +563,23 @@ def read_camera_gbuffer(cap: Capture, camera: Camera | str, where: str | None = 
     return out
 
 
-def _file_fields(cap: Capture) -> list[tuple[str, str]]:
-    """``(field, path)`` of every file capture.json names: the mesh, given G-buffers, frame
-    images and masks, sequence frames; paths as written (relative to ``cap.root``)."""
-    out = [("mesh", cap.mesh)] if cap.mesh else []
+def _file_fields(cap: Capture) -> list[tuple[str, str, str | None]]:
+    """``(field, path, camera id)`` of every file capture.json names: the mesh, given G-buffers,
+    frame images and masks, sequence frames, environment maps and their frames; paths as written
+    (relative to ``cap.root``). The camera id is set for the images checked against a camera's
+    size (frames, masks, sequence and environment frames), None for the rest."""
+    out: list[tuple[str, str, str | None]] = [("mesh", cap.mesh, None)] if cap.mesh else []
     for i, c in enumerate(cap.cameras):
-        out += [(f"cameras[{i}].gbuffer.{k}", p) for k, p in (c.gbuffer or {}).items()]
+        out += [(f"cameras[{i}].gbuffer.{k}", p, None) for k, p in (c.gbuffer or {}).items()]
     for i, f in enumerate(cap.frames):
-        out.append((f"frames[{i}].image", f.image))
+        out.append((f"frames[{i}].image", f.image, f.camera))
         if f.mask:
-            out.append((f"frames[{i}].mask", f.mask))
+            out.append((f"frames[{i}].mask", f.mask, f.camera))
     for i, s in enumerate(cap.sequences):
-        out += [(f"sequences[{i}].frames[{j}]", p) for j, p in enumerate(s.frames)]
+        out += [(f"sequences[{i}].frames[{j}]", p, s.camera) for j, p in enumerate(s.frames)]
+    for i, e in enumerate(cap.environments):
+        out.append((f"environments[{i}].map", e.map, None))
+        out += [(f"environments[{i}].frames[{j}].image", f.image, f.camera) for j, f in enumerate(e.frames)]
     return out
 
 
@@ -589,7 +594,7 @@ def check_paths_inside(cap: Capture) -> None:
             folder (...)``, with a hint naming ``--allow-outside-paths``.
     """
     root = cap.root.resolve()
-    for where, rel in _file_fields(cap):
+    for where, rel, _ in _file_fields(cap):
         p = Path(rel)
         full = (cap.root / p).resolve()  # an absolute p stays itself
         if not full.is_relative_to(root):
@@ -622,27 +627,12 @@ def validate_files(cap: Capture, check_pixels: bool = True, progress=None, allow
     """
     if not allow_outside:
         check_paths_inside(cap)
-    if cap.mesh and not (cap.root / cap.mesh).is_file():
-        raise _err("mesh", f"file not found: {cap.mesh}")
-    cams = cap._cams()
-    items: list[tuple[str, str, str]] = []  # (where, relpath, camera id)
-    for i, f in enumerate(cap.frames):
-        items.append((f"frames[{i}].image", f.image, f.camera))
-        if f.mask:
-            items.append((f"frames[{i}].mask", f.mask, f.camera))
-    for i, s in enumerate(cap.sequences):
-        items += [(f"sequences[{i}].frames[{j}]", p, s.camera) for j, p in enumerate(s.frames)]
-    for i, e in enumerate(cap.environments):
-        if not (cap.root / e.map).is_file():
-            raise _err(f"environments[{i}].map", f"file not found: {e.map}")
-        items += [(f"environments[{i}].frames[{j}].image", f.image, f.camera) for j, f in enumerate(e.frames)]
-    for i, c in enumerate(cap.cameras):
-        for k, p in (c.gbuffer or {}).items():
-            if not (cap.root / p).is_file():
-                raise _err(f"cameras[{i}].gbuffer.{k}", f"file not found: {p}")
-    for where, rel, _ in items:
+    fields = _file_fields(cap)
+    for where, rel, _ in fields:
         if not (cap.root / rel).is_file():
             raise _err(where, f"file not found: {rel}")
+    cams = cap._cams()
+    items = [(where, rel, cid) for where, rel, cid in fields if cid is not None]  # checked against a camera
     if not check_pixels:
         return
     n_total = len(items) + sum(1 for c in cap.cameras if c.gbuffer)
