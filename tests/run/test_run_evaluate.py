@@ -82,3 +82,20 @@ def test_a_data_path_that_does_not_exist_is_refused_not_replaced(trained, tmp_pa
     with pytest.raises(DataError, match="missing-prep"):
         load_run(run, "last", "cpu", tmp_path / "missing-prep")
     assert load_run(run, "last", "cpu").data.root == Path(run.parent / "prep")
+
+
+@pytest.mark.parametrize("preset", ["exp1", "exp2"])
+def test_a_run_from_before_the_input_registry_loads_as_its_origin_preset(preset):
+    """Such config.json files have no ``inputs`` and always recorded the multiply channel map,
+    concat runs included: both presets must come back as they were trained."""
+    from neutex.config import config_from_dict, config_to_dict
+    from neutex.model.config import model_configs
+    from neutex.run.load import upgrade_config_dict
+
+    old = config_to_dict(model_configs[preset])
+    for k in ("inputs", "texture_init", "shadows", "residual", "preset"):
+        old.pop(k)
+    old["channel_map"] = [[0, 3, "normal"], [3, 6, "light_dir"], [6, 9, "view_dir"]]
+    cfg = config_from_dict(TrainConfig, upgrade_config_dict({"model": old, "data": {"path": "x"}}))
+    assert cfg.model.preset == preset and cfg.model.conditioning == model_configs[preset].conditioning
+    assert [s.name for s in cfg.model.slots()] == [s.name for s in model_configs[preset].slots()]

@@ -230,14 +230,14 @@ class ModelConfig:
 #: the origin's three buffers.
 ORIGIN_INPUTS = ("normal", "light_dir", "view_dir")
 #: the origin's models: random texture, no shadows, no residual, the three bare buffers.
-_ORIGIN = dict(inputs=ORIGIN_INPUTS, channel_map=None, texture_init="random", shadows=False, residual=False,
+ORIGIN_MODEL = dict(inputs=ORIGIN_INPUTS, channel_map=None, texture_init="random", shadows=False, residual=False,
                texture_res=512)
 
 #: named model variants: the default and the origin's two experiments.
 model_configs: dict[str, ModelConfig] = {
     "neutex": ModelConfig(),
-    "exp1": ModelConfig(preset="exp1", conditioning="multiply", **_ORIGIN),
-    "exp2": ModelConfig(preset="exp2", conditioning="concat", **_ORIGIN),
+    "exp1": ModelConfig(preset="exp1", conditioning="multiply", **ORIGIN_MODEL),
+    "exp2": ModelConfig(preset="exp2", conditioning="concat", **ORIGIN_MODEL),
 }
 
 #: one line per variant, for ``--help`` and reports.

@@ -17,6 +17,7 @@ from neutex.device import autocast_dtype, pick_device
 from neutex.errors import CheckpointError, ConfigError
 from neutex.gbuffer.shadow import ShadowCaster
 from neutex.jsonio import read_json_lines, read_json_object
+from neutex.model.config import ORIGIN_MODEL
 from neutex.run.checkpoint import load_checkpoint, resolve_checkpoint, state_dict_mismatch
 from neutex.run.predict import FrameRenderer
 from neutex.train.config import TrainConfig
@@ -36,11 +37,6 @@ def open_shadows(data, needed: bool, log=None):
     return ShadowCaster(load_mesh(data.mesh_path))
 
 
-#: what a run folder written before the renderer-input registry meant by a missing model field.
-_LEGACY_MODEL = {"inputs": ["normal", "light_dir", "view_dir"], "texture_init": "random", "shadows": False,
-                 "residual": False}
-
-
 def upgrade_config_dict(d: dict[str, Any]) -> dict[str, Any]:
     """A run's config dict from an older neutex, made loadable: models without an ``inputs``
     list were the origin's three buffers (exp1 / exp2), with no cues, shadows or residual.
@@ -51,9 +47,13 @@ def upgrade_config_dict(d: dict[str, Any]) -> dict[str, Any]:
     """
     m = d.get("model")
     if isinstance(m, dict) and "inputs" not in m:
-        m = {**_LEGACY_MODEL, **m}
+        origin = {k: ORIGIN_MODEL[k] for k in ("inputs", "texture_init", "shadows", "residual")}
+        m = {**origin, "inputs": list(origin["inputs"]), **m}
         m.setdefault("preset", "exp2" if m.get("conditioning") == "concat" else "exp1")
-        m.pop("multiplied_init_mean", None) if m.get("multiplied_init_mean") is None else None
+        if m.get("conditioning") == "concat":
+            m.pop("channel_map", None)  # recorded for every run then, but nothing was multiplied
+        if m.get("multiplied_init_mean") is None:
+            m.pop("multiplied_init_mean", None)
         d = {**d, "model": m}
     return d
 
