@@ -208,6 +208,26 @@ def _as_white(white, gt: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return wl.clamp_min(WHITE_FLOOR).view(b, 1, 1, 1)
 
 
+def linear_errors(pred_linear: torch.Tensor, gt_linear: torch.Tensor, mask: torch.Tensor,
+                  white: float | torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(mae, mse, psnr)``, each ``(B,)``: the linear part of :func:`image_metrics` alone (same
+    arguments; no SSIM, no tone mapping), for the per-frame curves of long videos.
+
+    Examples:
+        >>> g = torch.rand(2, 3, 8, 8)
+        >>> m = torch.ones(2, 1, 8, 8, dtype=torch.bool)
+        >>> [round(x, 2) for x in linear_errors(g + 0.1, g, m, white=1.0)[2].tolist()]
+        [20.0, 20.0]
+    """
+    wl = _as_white(white, gt_linear, mask)
+    diff = pred_linear - gt_linear
+    mae = masked_mean(diff.abs(), mask)
+    mse = masked_mean(diff * diff, mask)
+    w2 = wl.flatten() ** 2
+    psnr = 10 * torch.log10(w2 / torch.maximum(mse, w2 * 10 ** (-PSNR_MAX_DB / 10)))
+    return mae, mse, psnr
+
+
 def image_metrics(
     pred_linear: torch.Tensor,
     gt_linear: torch.Tensor,
@@ -251,11 +271,7 @@ def image_metrics(
     if gt_linear.shape != pred_linear.shape:
         raise DataError(f"gt_linear: shape {tuple(gt_linear.shape)} does not match pred {tuple(pred_linear.shape)}")
     wl = _as_white(white, gt_linear, mask)
-    diff = pred_linear - gt_linear
-    mae = masked_mean(diff.abs(), mask)
-    mse = masked_mean(diff * diff, mask)
-    w2 = wl.flatten() ** 2
-    psnr = 10 * torch.log10(w2 / torch.maximum(mse, w2 * 10 ** (-PSNR_MAX_DB / 10)))
+    mae, mse, psnr = linear_errors(pred_linear, gt_linear, mask, wl)  # wl: the same levels again
     p_lin = (pred_linear / wl).clamp(0, 1)
     g_lin = (gt_linear / wl).clamp(0, 1)
     p_tm = tonemap(pred_linear, wl)

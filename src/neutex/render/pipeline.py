@@ -30,7 +30,7 @@ from neutex.device import autocast_dtype
 from neutex.envmap.latlong import read_envmap
 from neutex.envmap.sampling import sample_envmap
 from neutex.errors import DataError, DependencyError
-from neutex.eval.metrics import image_metrics
+from neutex.eval.metrics import image_metrics, linear_errors
 from neutex.gbuffer.raster import Rasterizer
 from neutex.jsonio import write_json_atomic
 from neutex.render.cameras import orbit_cameras, orbit_start_deg, ring_of
@@ -334,14 +334,15 @@ def _orbit(cfg: RenderConfig, data, renderer, white: float, kind: str) -> tuple[
 
 def frame_errors(pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor, white: float) -> dict[str, list[float]]:
     """Per-frame masked ``mae`` and ``psnr`` of ``(T, 3, H, W)`` linear frames against the
-    ground truth, by :func:`neutex.eval.metrics.image_metrics` at the white level ``white``."""
+    ground truth, by :func:`neutex.eval.metrics.linear_errors` (``image_metrics``' definitions)
+    at the white level ``white``."""
     m = mask.view(1, 1, *mask.shape)
     out: dict[str, list[float]] = {"mae": [], "psnr": []}
     for s in range(0, pred.shape[0], 32):
         p, g = pred[s:s + 32].float(), gt[s:s + 32].float()
-        r = image_metrics(p, g, m.expand(p.shape[0], -1, -1, -1), white=white)
-        out["mae"] += r["mae"].tolist()
-        out["psnr"] += r["psnr"].tolist()
+        mae, _, psnr = linear_errors(p, g, m.expand(p.shape[0], -1, -1, -1), white=white)
+        out["mae"] += mae.tolist()
+        out["psnr"] += psnr.tolist()
     return out
 
 
