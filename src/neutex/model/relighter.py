@@ -84,13 +84,10 @@ class Relighter(nn.Module):
                 compress[c:c + spec.channels] = spec.radiance
                 c += spec.channels
         self.register_buffer("_compress", compress.view(1, -1, 1, 1), persistent=False)
+        self._any_compressed = bool(compress.any())  # read here once: on a GPU, .any() per forward is a sync
         if self.residual:  # start exactly at the base image
             nn.init.zeros_(renderer.out.weight)
             nn.init.zeros_(renderer.out.bias)
-
-    @property
-    def light_dependent_inputs(self) -> tuple[str, ...]:
-        return tuple(n for n in self.input_names if get_input(n).light_dependent)
 
     def sample_features(self, grid: torch.Tensor) -> torch.Tensor:
         """``grid (B, H, W, 2)`` -> texture features ``(B, C, H, W)`` (independent of the light:
@@ -101,21 +98,25 @@ class Relighter(nn.Module):
     def _inputs(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return compute_inputs(PixelGeometry(batch), self.input_names)
 
-    def render(self, features: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """Render from already-sampled ``features`` ``(B or 1, C, H, W)`` and the batch's
-        geometry and light: ``(B, 3, H, W)`` float32 prediction in the encoded target space."""
+    def _unet_input(self, features: torch.Tensor, batch: Mapping[str, torch.Tensor]
+                    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The UNet's input ``(B, C', H, W)`` (conditioned, compressed, masked) and, in residual
+        mode, the physically based base image ``(B, 3, H, W)`` linear (else None)."""
         inputs = self._inputs(batch)
         mask = batch["mask"]
         B = mask.shape[0]
         if features.shape[0] != B:
             features = features.expand(B, -1, -1, -1)
         x = self.conditioning(features, inputs)
-        base = None
-        if self.residual:
-            base = sum(x[:, s.start:s.stop] for s in self.base_slots)
-        if bool(self._compress.any()):
+        base = sum(x[:, s.start:s.stop] for s in self.base_slots) if self.residual else None
+        if self._any_compressed:
             x = torch.where(self._compress, compress_radiance(x), x)
-        x = x * mask.to(x.dtype)
+        return x * mask.to(x.dtype), base
+
+    def render(self, features: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Render from already-sampled ``features`` ``(B or 1, C, H, W)`` and the batch's
+        geometry and light: ``(B, 3, H, W)`` float32 prediction in the encoded target space."""
+        x, base = self._unet_input(features, batch)
         out = self.renderer(x)
         if base is not None:
             out = out + encode_target(base.float().clamp_min(0), self.encoding)
@@ -123,11 +124,7 @@ class Relighter(nn.Module):
 
     def renderer_input(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """The UNet's input ``(B, C', H, W)``: conditioned, compressed, masked features."""
-        inputs = self._inputs(batch)
-        x = self.conditioning(self.sample_features(batch["grid"]), inputs)
-        if bool(self._compress.any()):
-            x = torch.where(self._compress, compress_radiance(x), x)
-        return x * batch["mask"].to(x.dtype)
+        return self._unet_input(self.sample_features(batch["grid"]), batch)[0]
 
     def forward(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """``batch`` -> ``(B, 3, H, W)`` float32 prediction in the encoded target space."""
