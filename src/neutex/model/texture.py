@@ -138,7 +138,8 @@ class NeuralTexture(nn.Module):
         return out
 
 
-def texture_resolution_for(uv: np.ndarray, mask: np.ndarray, lo: int = 32, hi: int = 2048) -> int:
+def texture_resolution_for(uv: np.ndarray, mask: np.ndarray, lo: int = 32, hi: int = 2048,
+                           views: Sequence[int] | None = None) -> int:
     """A texture resolution at which one texel covers about one pixel on the object.
 
     Too fine a texture leaves most texels unseen by the training views (each novel view then
@@ -151,6 +152,8 @@ def texture_resolution_for(uv: np.ndarray, mask: np.ndarray, lo: int = 32, hi: i
         uv: ``(V, H, W, 2)`` in [0, 1]² per view (a memmap is fine: read view by view).
         mask: ``(V, H, W)`` bool.
         lo, hi: clamp range.
+        views: the view indices to measure (default all); indexing here, view by view, keeps
+            a memmap from being copied whole.
 
     Returns:
         a power of two in ``[lo, hi]``.
@@ -161,7 +164,7 @@ def texture_resolution_for(uv: np.ndarray, mask: np.ndarray, lo: int = 32, hi: i
         128
     """
     foot = []
-    for k in range(len(uv)):
+    for k in range(len(uv)) if views is None else views:
         g, m = np.asarray(uv[k], np.float64), np.asarray(mask[k], bool)
         gx, gy = g[:-1, 1:] - g[:-1, :-1], g[1:, :-1] - g[:-1, :-1]
         ok = m[:-1, 1:] & m[:-1, :-1] & m[1:, :-1]

@@ -141,8 +141,7 @@ class Trainer:
             raise ConfigError(f"{cfg.data.path}: the split leaves no seen (view, light) pair to train on")
         check_batch_norm(cfg.model, cfg.schedule.batch_size, self.data.height, self.data.width)
         if cfg.model.texture_res is None:
-            seen = np.asarray(self.data.seen_views)
-            res = texture_resolution_for(self.data.uv[seen], self.data.mask[seen])
+            res = texture_resolution_for(self.data.uv, self.data.mask, views=self.data.seen_views)
             cfg.model = cfg.model.replace(texture_res=res)
             self.console.print(f"texture: {res}² texels (about a pixel each on the training views; --model.texture-res)")
         self.shadows = open_shadows(self.data, cfg.model.needs_visibility, self.console.print)
