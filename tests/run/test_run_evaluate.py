@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 
 import pytest
+import torch
 from rich.console import Console
 
 from neutex.data.synthetic import write_synthetic_prepared
@@ -99,3 +100,12 @@ def test_a_run_from_before_the_input_registry_loads_as_its_origin_preset(preset)
     cfg = config_from_dict(TrainConfig, upgrade_config_dict({"model": old, "data": {"path": "x"}}))
     assert cfg.model.preset == preset and cfg.model.conditioning == model_configs[preset].conditioning
     assert [s.name for s in cfg.model.slots()] == [s.name for s in model_configs[preset].slots()]
+
+
+def test_frames_per_pass_are_capped_by_pixels_for_large_images():
+    """Every path that renders (validation, eval, render, viewer) batches at most 8 Mpixels a pass."""
+    from neutex.run.predict import RENDER_PIXELS, FrameRenderer
+
+    r = FrameRenderer(torch.nn.Identity(), "linear", batch_size=8)
+    assert r._per_pass(64, 64) == 8 and r._per_pass(2048, 2048) == RENDER_PIXELS // 2048**2 == 2
+    assert r._per_pass(8192, 8192) == 1  # never zero

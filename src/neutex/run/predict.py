@@ -32,6 +32,10 @@ def _tensors(source, device) -> GBufferTensors:
     return source if isinstance(source, GBufferTensors) else GBufferTensors.of(source, device)
 
 
+#: pixels per forward pass (8 frames of 1024², ~8 GB of activations at ~1 kB a pixel).
+RENDER_PIXELS = 8 * 1024 * 1024
+
+
 class FrameRenderer:
     """Renders masked linear frames of a model from G-buffers, ``batch_size`` at a time.
 
@@ -42,7 +46,7 @@ class FrameRenderer:
         device: where the model and the G-buffers are.
         autocast_dtype: ``torch.bfloat16`` (CPU) / ``torch.float16`` (CUDA) autocast, or None
             for full precision (see :func:`neutex.device.autocast_dtype`).
-        batch_size: frames per forward pass.
+        batch_size: frames per forward pass, at most :data:`RENDER_PIXELS` pixels in all.
         shadows: a :class:`~neutex.gbuffer.ShadowCaster` when the model's inputs use cast
             shadows (see :func:`neutex.data.set_light`).
 
@@ -66,6 +70,11 @@ class FrameRenderer:
         self.autocast_dtype = autocast_dtype
         self.batch_size = int(batch_size)
         self.shadows = shadows
+
+    def _per_pass(self, height: int, width: int) -> int:
+        """Frames per forward at this image size: ``batch_size``, capped at :data:`RENDER_PIXELS`
+        pixels (at 2k and more a batch of 8 would need more memory than training)."""
+        return max(1, min(self.batch_size, RENDER_PIXELS // (height * width)))
 
     def _autocast(self):
         return autocast(self.device, self.autocast_dtype)
@@ -94,7 +103,7 @@ class FrameRenderer:
             with saturated pixels excluded, ``view``, ``light``) and ``(B, 3, H, W)`` float32
             linear predictions, 0 off the mask.
         """
-        loader = PairLoader(data, pairs, batch_size=self.batch_size, shuffle=False, seed=0, device=self.device,
+        loader = PairLoader(data, pairs, batch_size=self._per_pass(data.height, data.width), shuffle=False, seed=0, device=self.device,
                             shadows=self.shadows)
         for batch in loader:
             with self._autocast():
@@ -125,8 +134,9 @@ class FrameRenderer:
         features = None
         if hasattr(self.model, "sample_features"):
             features = self.model.sample_features(one["grid"])  # once per view: it ignores the light
-        for i in range(0, src.shape[0], self.batch_size):
-            chunk = src[i:i + self.batch_size]
+        n = self._per_pass(*t.uv.shape[1:3])
+        for i in range(0, src.shape[0], n):
+            chunk = src[i:i + n]
             b = chunk.shape[0]
             view_batch = {k: v.expand(b, *v.shape[1:]) for k, v in one.items()
                           if k not in ("light_source", "light_intensity", "visibility")}
@@ -151,9 +161,9 @@ class FrameRenderer:
         check_shape(views, "N", "views")
         if len(views) != len(src):
             raise DataError(f"sources: {len(src)} sources for {len(views)} views")
-        for i in range(0, len(views), self.batch_size):
-            batch = geometry_batch(t, views[i:i + self.batch_size], src[i:i + self.batch_size], self.device,
-                                   inten[i:i + self.batch_size], self.shadows)
+        n = self._per_pass(*t.uv.shape[1:3])
+        for i in range(0, len(views), n):
+            batch = geometry_batch(t, views[i:i + n], src[i:i + n], self.device, inten[i:i + n], self.shadows)
             with self._autocast():
                 pred = self.model(batch)
             yield self._decode(pred, batch["mask"])

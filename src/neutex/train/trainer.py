@@ -64,9 +64,6 @@ from neutex.train.losses import masked_l1
 from neutex.train.texture_init import init_texture_from_photos
 
 
-#: pixels per forward when rank 0 renders validation images and sweeps (8 frames of 1024²)
-_RENDER_PIXELS = 8 * 1024 * 1024
-
 #: what neutex writes into a run folder; a folder holding anything else is not a run's
 _RUN_ENTRIES = ("config.json", "metrics.jsonl", "checkpoints", "videos", "plots")
 
@@ -461,10 +458,7 @@ class Trainer:
     # ------------------------------------------------------------------ validation & media
 
     def _renderer(self, batch_size: int = 4) -> FrameRenderer:
-        # frames per forward capped at 8 Mpixels (~8 GB of activations at ~1 kB a pixel): at 2k
-        # and more the validation and sweep batches would need more memory than training
-        frames = max(1, min(batch_size, _RENDER_PIXELS // (self.data.width * self.data.height)))
-        return FrameRenderer(self._eval_model().eval(), self.encoding, self.device, self.amp, frames, self.shadows)
+        return FrameRenderer(self._eval_model().eval(), self.encoding, self.device, self.amp, batch_size, self.shadows)
 
     @torch.no_grad()
     def validate(self) -> dict[str, dict[str, float]]:
