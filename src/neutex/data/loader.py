@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from neutex.check import check_shape
+from neutex.data.prepared import sources_of
 from neutex.errors import DataError
 from neutex.geometry import directions_to, uv_to_grid
 
@@ -107,7 +108,7 @@ class GBufferTensors:
             normal=torch.from_numpy(stack("normal")).permute(0, 3, 1, 2).contiguous().to(device),
             position=torch.from_numpy(stack("position")).permute(0, 3, 1, 2).contiguous().to(device),
             mask=torch.from_numpy(stack("mask")[:, None]).contiguous().to(device),
-            camera_sources=torch.from_numpy(np.stack([c.source for c in cameras]).astype(np.float32)).to(device),
+            camera_sources=torch.from_numpy(sources_of(cameras)).to(device),
         )
 
 

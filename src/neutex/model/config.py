@@ -17,7 +17,7 @@ from neutex.color import Encoding
 from neutex.errors import ConfigError
 from neutex.model.inputs import get_input
 from neutex.model.options import ConditioningMode, DecoderOrder, NormKind, UpsampleMode
-from neutex.model.slots import Slot, plan_slots
+from neutex.model.slots import Slot, plan_slots, radiance_slots
 
 if TYPE_CHECKING:
     from neutex.model.discriminator import PatchDiscriminator
@@ -151,7 +151,7 @@ class ModelConfig:
         if self.channel_map is not None:
             self.channel_map = tuple(tuple(e) for e in self.channel_map)  # lists from JSON/CLI -> tuples
         slots = self.slots()
-        has_base = bool(self.radiance_slots(slots))
+        has_base = bool(radiance_slots(slots))
         if self.residual and not has_base:
             raise ConfigError("model.residual: needs a radiance cue (diffuse, ggx_*) multiplied into 3 texture "
                               f"channels; inputs are {list(self.inputs)}", hint="add diffuse to --model.inputs or "
@@ -163,13 +163,13 @@ class ModelConfig:
     @property
     def uses_residual(self) -> bool:
         """``residual`` resolved: explicit, or on exactly when there is a base image."""
-        return bool(self.radiance_slots(self.slots())) if self.residual is None else self.residual
+        return bool(radiance_slots(self.slots())) if self.residual is None else self.residual
 
     @property
     def uses_photo_init(self) -> bool:
         """``texture_init`` resolved: photo explicitly, or auto with a base image."""
         if self.texture_init == "auto":
-            return bool(self.radiance_slots(self.slots()))
+            return bool(radiance_slots(self.slots()))
         return self.texture_init == "photo"
 
     def all_inputs(self) -> tuple[str, ...]:
@@ -180,12 +180,6 @@ class ModelConfig:
     def slots(self) -> tuple[Slot, ...]:
         """Where each input enters (:func:`~neutex.model.slots.plan_slots`)."""
         return plan_slots(self.all_inputs(), self.conditioning, self.texture_channels, self.channel_map)
-
-    @staticmethod
-    def radiance_slots(slots: tuple[Slot, ...]) -> tuple[Slot, ...]:
-        """The slots of radiance cues multiplied into exactly 3 texture channels (their products
-        sum to the base image)."""
-        return tuple(s for s in slots if s.how == "multiply" and get_input(s.name).radiance and s.stop - s.start == 3)
 
     @property
     def needs_visibility(self) -> bool:
@@ -220,7 +214,7 @@ class ModelConfig:
         unet = UNet(conditioning.out_channels, 3, self.unet_depth, self.unet_width, self.unet_max_width, self.norm,
                     self.upsample, activation, self.decoder)
         return Relighter(texture, conditioning, unet, encoding, residual=residual,
-                         base_slots=self.radiance_slots(slots) if residual else ())
+                         base_slots=radiance_slots(slots) if residual else ())
 
     def replace(self, **changes: Any) -> ModelConfig:
         """A copy with some fields changed (validated again)."""

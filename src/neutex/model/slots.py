@@ -114,3 +114,8 @@ def plan_slots(inputs: Sequence[str], default: ConditioningMode, texture_channel
 def conditioned_channels(slots: Sequence[Slot], texture_channels: int) -> int:
     """Channels the renderer receives: ``C`` plus every concatenated input's channels."""
     return texture_channels + sum(get_input(s.name).channels for s in slots if s.how == "concat")
+
+def radiance_slots(slots: Sequence[Slot]) -> tuple[Slot, ...]:
+    """The slots of radiance cues multiplied into exactly 3 texture channels: their products
+    sum to the physically based base image (the residual's base, the photo fit's targets)."""
+    return tuple(s for s in slots if s.how == "multiply" and get_input(s.name).radiance and s.stop - s.start == 3)

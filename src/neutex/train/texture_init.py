@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 
 from neutex.check import check_shape
-from neutex.model.inputs import get_input
 from neutex.model.pixel_geometry import compute_inputs
+from neutex.model.slots import radiance_slots
 
 #: ridge term of the per-texel normal equations, relative to the mean diagonal over all texels:
 #: keeps rarely lit lobes (a sharp specular cue that is zero almost everywhere) near zero.
@@ -148,8 +148,7 @@ def init_texture_from_photos(model, batches: Iterable[dict[str, torch.Tensor]]) 
     Returns:
         ``{"texels_seen": fraction of texels any pixel sampled, "mean_<cue>": mean reflectance}``.
     """
-    slots = [s for s in model.conditioning.slots
-             if s.how == "multiply" and get_input(s.name).radiance and s.stop - s.start == 3]
+    slots = radiance_slots(model.conditioning.slots)
     if not slots:
         return {}
     levels = model.texture.levels
