@@ -13,29 +13,7 @@ from neutex.capture.mesh import Mesh, save_mesh
 from neutex.capture.schema import Camera, Light, look_at
 from neutex.data.prepared import PreparedWriter
 from neutex.data.splits import make_split
-from neutex.model.pixel_geometry import PixelGeometry
-
-
-def lambert_shading(g: dict[str, np.ndarray], light: Light) -> np.ndarray:
-    """``max(n·l, 0) · I / d² · mask`` of one view under one light, in float64: the renderer's
-    diffuse cue (:attr:`neutex.model.pixel_geometry.PixelGeometry.shaded_irradiance`), so the images are
-    exactly what a Lambertian model of that cue predicts.
-
-    Args:
-        g: G-buffers ``normal``, ``position`` ``(H, W, 3)`` world, ``mask`` ``(H, W)`` bool.
-        light: a point or directional light.
-
-    Returns:
-        ``(H, W, 3)`` float64.
-    """
-
-    def chw(x: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.asarray(x, np.float64).reshape(*x.shape[:2], -1)).permute(2, 0, 1)[None]
-
-    geo = PixelGeometry({"normal": chw(g["normal"]), "position": chw(g["position"]), "mask": chw(g["mask"]),
-                         "light_source": torch.from_numpy(light.source)[None],
-                         "light_intensity": torch.from_numpy(np.asarray(light.intensity, np.float64))[None]})
-    return geo.shaded_irradiance[0].permute(1, 2, 0).numpy()
+from neutex.model.pixel_geometry import lambert_shading
 
 
 def write_synthetic_prepared(root: str | Path, views: int = 4, lights: int = 8, res: int = 32, seed: int = 0,
@@ -88,7 +66,10 @@ def write_synthetic_prepared(root: str | Path, views: int = 4, lights: int = 8, 
 
     def shade(g: dict, light: Light) -> np.ndarray:
         checker = ((np.floor(g["uv"][..., 0] * 8) + np.floor(g["uv"][..., 1] * 4)) % 2) * 0.5 + 0.3
-        return (checker[..., None] * lambert_shading(g, light) / np.pi).astype(np.float32)
+        # float64, masked: the images are exactly what a Lambertian model of the diffuse cue predicts
+        shading = lambert_shading(g["position"], g["normal"], light.source[None], np.asarray(light.intensity)[None],
+                                  torch.float64)[0].numpy() * g["mask"][..., None]
+        return (checker[..., None] * shading / np.pi).astype(np.float32)
 
     for v in range(views):
         for l, light in enumerate(light_list):

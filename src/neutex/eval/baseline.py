@@ -17,16 +17,10 @@ import torch.nn.functional as F
 from neutex.check import check_shape
 from neutex.errors import DataError
 from neutex.gbuffer.projection import camera_points, project_points
-from neutex.model.pixel_geometry import PixelGeometry
+from neutex.model.pixel_geometry import lambert_shading, writable_tensor
 
 #: default floor of the chosen light's shading, as a fraction of its peak over the object.
 MIN_SHADING = 0.05
-
-
-def _t(x, dtype=torch.float32) -> torch.Tensor:
-    if isinstance(x, np.ndarray) and not x.flags.writeable:
-        x = np.array(x)  # memory-mapped arrays are read-only; torch wants writable memory
-    return torch.as_tensor(x).to(dtype)
 
 
 def light_directions(sources: torch.Tensor, center: torch.Tensor) -> torch.Tensor:
@@ -71,50 +65,12 @@ def nearest_light_index(seen_sources, target_sources, center=None) -> torch.Tens
         >>> nearest_light_index(seen, torch.tensor([[0.2, 1.0, 0.0, 1.0]]))
         tensor([1])
     """
-    seen = _t(seen_sources, torch.float64)
-    target = _t(target_sources, torch.float64)
+    seen = writable_tensor(seen_sources, torch.float64)
+    target = writable_tensor(target_sources, torch.float64)
     check_shape(target, "L 4", "target_sources")
-    c = torch.zeros(3, dtype=torch.float64) if center is None else _t(center, torch.float64)
+    c = torch.zeros(3, dtype=torch.float64) if center is None else writable_tensor(center, torch.float64)
     cos = light_directions(target, c) @ light_directions(seen, c).T
     return cos.argmax(dim=1)
-
-
-def lambert_shading(position, normal, sources, intensities) -> torch.Tensor:
-    """Lambertian shading ``I · max(n·l, 0) / r²`` per pixel, per light, per channel: the
-    renderer's diffuse cue without shadows (:attr:`neutex.model.pixel_geometry.PixelGeometry.shaded_irradiance`)
-    for one view under ``L`` lights.
-
-    For a directional source ``r = 1`` (its intensity is the irradiance on a surface facing it).
-
-    Args:
-        position: ``(H, W, 3)`` world positions.
-        normal: ``(H, W, 3)`` world unit normals.
-        sources: ``(L, 4)`` homogeneous sources.
-        intensities: ``(L, 3)`` RGB radiant intensity (point) or irradiance (directional).
-
-    Returns:
-        ``(L, H, W, 3)``.
-
-    Examples:
-        >>> p = torch.zeros(1, 1, 3); n = torch.tensor([[[0.0, 0.0, 1.0]]])
-        >>> lambert_shading(p, n, torch.tensor([[0.0, 0.0, 2.0, 1.0]]), torch.ones(1, 3)).flatten()
-        tensor([0.2500, 0.2500, 0.2500])
-    """
-    position, normal = _t(position), _t(normal)
-    sources, intensities = _t(sources), _t(intensities)
-    check_shape(position, "H W 3", "position")
-    check_shape(normal, "H W 3", "normal")
-    check_shape(sources, "L 4", "sources")
-    check_shape(intensities, "L 3", "intensities")
-    n_l = sources.shape[0]
-
-    def per_light(x: torch.Tensor) -> torch.Tensor:  # (H, W, C) -> (L, C, H, W), no copy
-        return x.permute(2, 0, 1)[None].expand(n_l, -1, -1, -1)
-
-    g = PixelGeometry({"position": per_light(position), "normal": per_light(normal),
-                       "mask": per_light(torch.ones_like(position[..., :1])), "light_source": sources,
-                       "light_intensity": intensities})
-    return g.shaded_irradiance.permute(0, 2, 3, 1)
 
 
 def nearest_light_predictions(
@@ -160,23 +116,23 @@ def nearest_light_predictions(
     Returns:
         ``(Lt, H, W, 3)`` float32 linear predictions.
     """
-    imgs = _t(seen_images)
+    imgs = writable_tensor(seen_images)
     check_shape(imgs, "L H W 3", "seen_images")
-    seen, target = _t(seen_sources), _t(target_sources)
+    seen, target = writable_tensor(seen_sources), writable_tensor(target_sources)
     check_shape(seen, "L 4", "seen_sources")
     check_shape(target, "L 4", "target_sources")
-    i_seen, i_target = _t(intensities_seen), _t(intensities_target)
+    i_seen, i_target = writable_tensor(intensities_seen), writable_tensor(intensities_target)
     check_shape(i_seen, "L 3", "intensities_seen")
     check_shape(i_target, "L 3", "intensities_target")
     if seen.shape[0] != imgs.shape[0] or i_seen.shape[0] != imgs.shape[0]:
         raise DataError(f"seen_sources: {seen.shape[0]} lights and {i_seen.shape[0]} intensities for {imgs.shape[0]} images")
     if i_target.shape[0] != target.shape[0]:
         raise DataError(f"intensities_target: {i_target.shape[0]} rows for {target.shape[0]} target lights")
-    position, normal = _t(position), _t(normal)
+    position, normal = writable_tensor(position), writable_tensor(normal)
     h, w = imgs.shape[1:3]
     if tuple(position.shape[:2]) != (h, w) or tuple(normal.shape[:2]) != (h, w):
         raise DataError(f"position/normal: size {tuple(position.shape[:2])} does not match images {h}x{w}")
-    m = torch.ones(h, w, dtype=torch.bool) if mask is None else _t(mask, torch.bool)
+    m = torch.ones(h, w, dtype=torch.bool) if mask is None else writable_tensor(mask, torch.bool)
     if center is None:
         center = position[m].mean(0) if mask is not None and bool(m.any()) else torch.zeros(3)
     idx = nearest_light_index(seen, target, center)
@@ -232,8 +188,8 @@ def nearest_light_prediction(
         >>> round(pred[0, 0, 0].item(), 4)  # 0.5 * cos = 0.5 * 0.8
         0.4
     """
-    tgt = _t(target_source).reshape(1, 4)
-    it = _t(intensity_target).reshape(1, 3)
+    tgt = writable_tensor(target_source).reshape(1, 4)
+    it = writable_tensor(intensity_target).reshape(1, 3)
     return nearest_light_predictions(
         seen_images, seen_sources, tgt, position, normal, intensities_seen, it,
         rescale=rescale, mask=mask, center=center, min_shading=min_shading,

@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 
+import numpy as np
 import torch
 
 from neutex.check import check_shape
@@ -177,6 +178,51 @@ def ggx_lobe(n_dot_l: torch.Tensor, n_dot_v: torch.Tensor, n_dot_h: torch.Tensor
     lam_l = nv * torch.sqrt(nl * nl * (1.0 - a2) + a2)
     vis = 0.5 / (lam_v + lam_l).clamp_min(1e-7)
     return torch.where((nl > 0) & (nv > 0), d * vis, torch.zeros_like(d))
+
+
+def writable_tensor(x, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """``x`` (array, memmap or tensor) as a ``dtype`` tensor; a read-only array is copied first."""
+    if isinstance(x, np.ndarray) and not x.flags.writeable:
+        x = np.array(x)  # memory-mapped arrays are read-only; torch wants writable memory
+    return torch.as_tensor(x).to(dtype)
+
+
+def lambert_shading(position, normal, sources, intensities, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Lambertian shading ``I · max(n·l, 0) / r²`` per pixel, per light, per channel: the
+    renderer's diffuse cue without shadows (:attr:`neutex.model.pixel_geometry.PixelGeometry.shaded_irradiance`)
+    for one view under ``L`` lights.
+
+    For a directional source ``r = 1`` (its intensity is the irradiance on a surface facing it).
+
+    Args:
+        position: ``(H, W, 3)`` world positions.
+        normal: ``(H, W, 3)`` world unit normals.
+        sources: ``(L, 4)`` homogeneous sources.
+        intensities: ``(L, 3)`` RGB radiant intensity (point) or irradiance (directional).
+        dtype: computed in this precision (arrays or tensors of any dtype come in).
+
+    Returns:
+        ``(L, H, W, 3)``.
+
+    Examples:
+        >>> p = torch.zeros(1, 1, 3); n = torch.tensor([[[0.0, 0.0, 1.0]]])
+        >>> lambert_shading(p, n, torch.tensor([[0.0, 0.0, 2.0, 1.0]]), torch.ones(1, 3)).flatten()
+        tensor([0.2500, 0.2500, 0.2500])
+    """
+    position, normal, sources, intensities = (writable_tensor(x, dtype) for x in (position, normal, sources, intensities))
+    check_shape(position, "H W 3", "position")
+    check_shape(normal, "H W 3", "normal")
+    check_shape(sources, "L 4", "sources")
+    check_shape(intensities, "L 3", "intensities")
+    n_l = sources.shape[0]
+
+    def per_light(x: torch.Tensor) -> torch.Tensor:  # (H, W, C) -> (L, C, H, W), no copy
+        return x.permute(2, 0, 1)[None].expand(n_l, -1, -1, -1)
+
+    g = PixelGeometry({"position": per_light(position), "normal": per_light(normal),
+                       "mask": per_light(torch.ones_like(position[..., :1])), "light_source": sources,
+                       "light_intensity": intensities})
+    return g.shaded_irradiance.permute(0, 2, 3, 1)
 
 
 def compute_inputs(batch: Mapping[str, torch.Tensor] | PixelGeometry, names: Sequence[str]) -> dict[str, torch.Tensor]:
