@@ -258,7 +258,7 @@ class NearestLightBaseline:
 
     def _relit(self, view: int, light: int) -> np.ndarray:
         d = self.data
-        intens = np.stack([np.asarray(l.intensity, np.float32) for l in d.lights])
+        intens = d.light_intensities
         return nearest_light_prediction(
             self._seen_images(view), d.light_sources[self.seen_lights], d.light_sources[light],
             np.asarray(d.position[view], np.float32), np.asarray(d.normal[view], np.float32),
