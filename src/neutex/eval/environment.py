@@ -64,30 +64,28 @@ def weighted_captures(data, view: int, env: EnvMap, lights: np.ndarray | None = 
 
 
 @torch.no_grad()
-def evaluate_environments(loaded, samples: int = 64, sampling: str = "stratified", batch_size: int = 8,
-                          keep_images: bool = False) -> dict[str, Any]:
+def evaluate_environments(loaded, samples: int = 64, sampling: str = "stratified") -> dict[str, Any]:
     """Metrics of relighting under every environment of ``loaded.data`` (a
     :class:`~neutex.run.LoadedRun`), beside the ``weighted_captures`` baseline.
 
     Returns:
         ``{name: {"views": [ids], "held_out_views": [ids], "samples": K requested, "lights": K used,
         "sampling", "white_level", "model": {n, psnr, psnr_tonemapped, ssim, ...},
-        "baseline": {...}, "per_view": [{"view", "model": {...}, "baseline": {...}}]}}``; with
-        ``keep_images`` each entry also has ``"images": [(gt, pred, baseline, mask)]`` (numpy, HWC).
+        "baseline": {...}, "per_view": [{"view", "model": {...}, "baseline": {...}}]}}``.
     """
     data = loaded.data
-    renderer = loaded.renderer(batch_size)
+    renderer = loaded.renderer()
     e_ref = reference_irradiance(data.light_sources, data.light_intensities)
     held = set(int(v) for v in data.held_out_views)
     out: dict[str, Any] = {}
     for env in data.environments:
         emap = env.envmap()
         lights = sample_envmap(emap, samples, sampling)  # type: ignore[arg-type]
-        rows, brows, per_view, images = [], [], [], []
+        rows, brows, per_view = [], [], []
         for j, v in enumerate(env.views.tolist()):
             mask = torch.from_numpy(np.array(data.mask[v], bool))[None, None]
             gt = torch.from_numpy(np.asarray(env.frames[j], np.float32)).permute(2, 0, 1)[None] * mask
-            pred = relight_envmap(renderer, data, v, lights, e_ref).cpu()[None] * mask
+            pred = relight_envmap(renderer, data, v, lights, e_ref).cpu()[None]  # 0 off the mask already
             base = weighted_captures(data, v, emap)[None] * mask
             m = image_metrics(pred, gt, mask, white=env.white_level)
             b = image_metrics(base, gt, mask, white=env.white_level)
@@ -96,14 +94,10 @@ def evaluate_environments(loaded, samples: int = 64, sampling: str = "stratified
             per_view.append({"view": data.view_ids[v], "held_out_view": v in held,
                              "model": {k: float(x[0]) for k, x in m.items()},
                              "baseline": {k: float(x[0]) for k, x in b.items()}})
-            if keep_images:
-                images.append(tuple(x[0].permute(1, 2, 0).numpy() for x in (gt, pred, base)) + (mask[0, 0].numpy(),))
         out[env.name] = {"views": [data.view_ids[v] for v in env.views.tolist()],
                          "held_out_views": [data.view_ids[v] for v in env.views.tolist() if v in held],
                          "samples": int(samples), "lights": len(lights), "sampling": sampling,
                          "white_level": env.white_level, "reference_irradiance": e_ref.tolist(),
                          "ground_truth": env.generator,
                          "model": aggregate(rows), "baseline": aggregate(brows), "per_view": per_view}
-        if keep_images:
-            out[env.name]["images"] = images
     return out
