@@ -263,7 +263,8 @@ def prepare_capture(cfg: PrepareConfig, log: Callable[[str], Any] | None = None)
         if cap.environments:
             meta["environments"] = write_environments(
                 cap, tmp, cameras, writer.arrays["mask"],
-                lambda where, rel, cam: _read_checked(lambda p: read_image(p, cap.color_space), cap, where, rel, cam),
+                lambda where, rel, cam: _in_range(_read_checked(lambda p: read_image(p, cap.color_space), cap, where,
+                                                                rel, cam), where, rel),
                 progress.step)
         missing = V * len(lights) - int(writer.pairs.sum())
         if missing:
@@ -313,6 +314,12 @@ def _read_checked(reader, cap, where: str, rel: str, cam):
     if arr.shape[:2] != (cam.height, cam.width):
         raise CaptureError(f"{where}: {rel} is {arr.shape[1]}x{arr.shape[0]}, camera {cam.id} is {cam.width}x{cam.height}")
     return out
+
+
+def _in_range(img: np.ndarray, where: str, rel: str) -> np.ndarray:
+    """``img``, after :func:`_check_range` against the prepared arrays' float16 range."""
+    _check_range(img, where, rel, FLOAT16_MAX)
+    return img
 
 
 def _check_range(img: np.ndarray, where: str, rel: str, vmax: float) -> None:
