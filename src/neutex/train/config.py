@@ -186,11 +186,9 @@ class ScheduleConfig:
     """Stop (with a checkpoint, as if interrupted) after this many iterations in all; for tests."""
 
     def __post_init__(self) -> None:
-        if self.epochs is not None and self.epochs < 1:
-            raise ConfigError(f"schedule.epochs: must be >= 1, got {self.epochs}")
-        if self.batch_size < 1:
-            raise ConfigError(f"schedule.batch_size: must be >= 1, got {self.batch_size}")
         # 0 is not a silent "unset" (None is): every count and interval here is at least 1
+        _check_at_least("schedule.epochs", self.epochs, 1, "for a count from the data")
+        _check_at_least("schedule.batch_size", self.batch_size, 1)
         _check_at_least("schedule.pairs_per_epoch", self.pairs_per_epoch, 1, "to visit every pair")
         for name in ("target_iterations", "log_every", "probe_every", "val_images", "sweep_frames"):
             _check_at_least(f"schedule.{name}", getattr(self, name), 1)
