@@ -94,21 +94,9 @@ def read_json_lines(path: str | Path, error: type[NeutexError] = NeutexError) ->
     return rows
 
 
-def json_default(o: Any) -> Any:
-    """``json.dumps(default=...)`` for what neutex writes besides plain Python: numpy arrays and
-    scalars, paths."""
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"cannot write {type(o).__name__}")
-
-
 def finite_json(x: Any) -> Any:
     """Strict JSON values: non-finite floats (NaN, ±inf) become ``None`` (null), numpy arrays
-    and scalars plain lists and numbers, recursively.
+    and scalars plain lists and numbers, paths strings, recursively.
 
     Examples:
         >>> finite_json({"a": float("nan"), "b": [1.0, float("inf")], "c": np.float32(2)})
@@ -118,6 +106,8 @@ def finite_json(x: Any) -> Any:
         x = x.tolist()
     elif isinstance(x, np.generic):
         x = x.item()
+    elif isinstance(x, Path):
+        return str(x)
     if isinstance(x, float):
         return x if math.isfinite(x) else None
     if isinstance(x, dict):
@@ -127,9 +117,13 @@ def finite_json(x: Any) -> Any:
     return x
 
 
+def _unwritable(o: Any) -> Any:
+    raise TypeError(f"cannot write {type(o).__name__}")  # what finite_json left is not JSON
+
+
 def _dumps(obj: Any, path: Path, indent: int | None) -> str:
     try:
-        return json.dumps(finite_json(obj), indent=indent, default=json_default, allow_nan=False)
+        return json.dumps(finite_json(obj), indent=indent, default=_unwritable, allow_nan=False)
     except TypeError as exc:
         raise TypeError(f"{path.name}: {exc}") from None
 
