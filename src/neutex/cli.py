@@ -14,6 +14,7 @@ import sys
 from typing import Annotated, Any, Union
 
 from neutex.errors import NeutexError
+from neutex.torchrun import rank_prefix
 from neutex.model.config import model_configs
 
 #: (subcommand, module, class) in pipeline order.
@@ -85,25 +86,17 @@ def entrypoint(argv: list[str] | None = None) -> int:
         # the message holds user text (ids, paths such as "scan [v2]"): escaped, so rich markup
         # neither swallows "[...]" nor fails on "[/bold]"; one line, whatever the message holds
         err = Console(stderr=True)
-        rank = _rank_prefix()
+        rank = rank_prefix()
         err.print(f"[bold red]error:[/] {rank}{escape(_one_line(str(exc)))}", markup=True, highlight=False,
                   soft_wrap=True)
         if getattr(exc, "hint", ""):
             err.print(f"[yellow]fix:[/] {escape(_one_line(exc.hint))}", markup=True, highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
-        if not _rank_prefix():  # under torchrun: rank 0 says it for all
+        if not rank_prefix():  # under torchrun: rank 0 says it for all
             print("interrupted", file=sys.stderr)
         return 130
     return 0
-
-
-def _rank_prefix() -> str:
-    """``"rank N: "`` in a process torchrun started as rank N > 0, else ``""``."""
-    import os
-
-    rank, world = os.environ.get("RANK", "0"), os.environ.get("WORLD_SIZE", "1")
-    return f"rank {rank}: " if world not in ("", "0", "1") and rank not in ("", "0") else ""
 
 
 def main() -> None:

@@ -28,6 +28,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from neutex.errors import ConfigError, NeutexError, TrainingError
+from neutex.torchrun import env_world_size
 from neutex.model.discriminator import discriminator_input
 
 T = TypeVar("T")
@@ -64,22 +65,6 @@ class DistContext:
     @property
     def is_main(self) -> bool:
         return self.rank == 0
-
-
-def env_world_size() -> int:
-    """``WORLD_SIZE`` as torchrun sets it (1 when unset)."""
-    try:
-        return int(os.environ.get("WORLD_SIZE", "1"))
-    except ValueError:
-        return 1
-
-
-def env_rank() -> int:
-    """``RANK`` as torchrun sets it (0 when unset)."""
-    try:
-        return int(os.environ.get("RANK", "0"))
-    except ValueError:
-        return 0
 
 
 def init_distributed(device: torch.device) -> DistContext:
@@ -292,5 +277,5 @@ def _comm_device(ctx: DistContext) -> torch.device | None:
 
 
 __all__ = ["DEFAULT_TIMEOUT_S", "DistContext", "MainFailed", "SyncedDiscriminator", "Terminated", "barrier",
-           "env_rank", "env_world_size", "from_main", "init_distributed", "is_comm_failure", "reduce_logs", "shutdown",
+           "from_main", "init_distributed", "is_comm_failure", "reduce_logs", "shutdown",
            "signals_deferred", "step_seed", "terminate_as_interrupt", "wrap_ddp"]
