@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from neutex.envmap.latlong import rotation_about
 from neutex.jsonio import write_json_atomic
 from neutex.run import load_run
 from neutex.viewer.engine import Lighting, ViewerEngine, camera_from_pose, fov_y_of, wxyz_of
@@ -73,11 +74,10 @@ def main() -> None:
         still = camera_from_pose(cam0.center_world, q, fov, height, cam0.width / cam0.height)
 
         def orbit(i: int, h=height) -> object:  # a new pose per frame: 2° a frame about the up axis
-            a = math.radians(2.0 * (i + 1))
-            turn = np.array([math.cos(a / 2), *(math.sin(a / 2) * np.asarray(engine.data.up, float))])
-            axis = np.asarray(engine.data.up, float)
-            k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
-            rot = np.eye(3) + math.sin(a) * k + (1 - math.cos(a)) * k @ k  # Rodrigues about up
+            deg = 2.0 * (i + 1)
+            up = np.asarray(engine.data.up, float)
+            turn = np.array([math.cos(math.radians(deg) / 2), *(math.sin(math.radians(deg) / 2) * up)])
+            rot = rotation_about(up, deg)
             return camera_from_pose(rot @ cam0.center_world, quat_mul(turn, q), fov, h, cam0.width / cam0.height)
 
         cases = [("light", lambda i: still, lambda i: orbit_light(i, a.frames)),
