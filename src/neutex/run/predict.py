@@ -129,18 +129,30 @@ class FrameRenderer:
         if not 0 <= view < t.uv.shape[0]:
             raise DataError(f"view: index {view} out of range (0..{t.uv.shape[0] - 1})")
         src = _as_sources(sources, self.device)
-        inten = self._intensities(source, intensities, src.shape[0])
-        one = geometry_batch(t, torch.tensor([view]), src[:1], self.device)
-        features = None
-        if hasattr(self.model, "sample_features"):
-            features = self.model.sample_features(one["grid"])  # once per view: it ignores the light
-        n = self._per_pass(*t.uv.shape[1:3])
-        for i in range(0, src.shape[0], n):
-            chunk = src[i:i + n]
+        one, features = self.view_state(t, view)
+        yield from self.lit(one, features, src, self._intensities(source, intensities, src.shape[0]))
+
+    @torch.no_grad()
+    def view_state(self, t: GBufferTensors, view: int) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
+        """What a sweep computes once per view: the one-view geometry batch without a light
+        (:func:`~neutex.data.geometry_batch`) and the sampled texture features (None for a
+        model without :meth:`~neutex.model.Relighter.sample_features`)."""
+        one = geometry_batch(t, torch.tensor([view]), torch.zeros(1, 4), self.device)
+        one = {k: v for k, v in one.items() if k not in ("light_source", "light_intensity", "visibility")}
+        features = self.model.sample_features(one["grid"]) if hasattr(self.model, "sample_features") else None
+        return one, features
+
+    @torch.no_grad()
+    def lit(self, one: dict[str, torch.Tensor], features: torch.Tensor | None, sources: torch.Tensor,
+            intensities: torch.Tensor) -> Iterator[torch.Tensor]:
+        """Frames of a :meth:`view_state` under ``sources`` ``(N, 4)`` with ``intensities``
+        ``(N, 3)``, in order: ``(B, 3, H, W)`` float32 linear, 0 off the object mask."""
+        n = self._per_pass(*one["mask"].shape[-2:])
+        for i in range(0, sources.shape[0], n):
+            chunk = sources[i:i + n]
             b = chunk.shape[0]
-            view_batch = {k: v.expand(b, *v.shape[1:]) for k, v in one.items()
-                          if k not in ("light_source", "light_intensity", "visibility")}
-            batch = set_light(view_batch, chunk, inten[i:i + b], self.shadows)
+            batch = set_light({k: v.expand(b, *v.shape[1:]) for k, v in one.items()}, chunk, intensities[i:i + b],
+                              self.shadows)
             with self._autocast():
                 pred = self.model.render(features, batch) if features is not None else self.model(batch)
             yield self._decode(pred, batch["mask"])

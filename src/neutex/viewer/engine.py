@@ -22,9 +22,7 @@ import torch
 
 from neutex.capture.mesh import load_mesh
 from neutex.capture.schema import Camera
-from neutex.color import decode_target
-from neutex.data.loader import GBufferTensors, geometry_batch, set_light
-from neutex.device import autocast
+from neutex.data.loader import GBufferTensors
 from neutex.envmap.presets import PRESET_NAMES, make_envmap
 from neutex.envmap.sampling import EnvLights, cell_directions, cell_irradiance, sample_envmap
 from neutex.errors import DataError
@@ -200,14 +198,11 @@ class ViewerEngine:
                 view = int(camera)
                 t = GBufferTensors.of(self.data, self.device)
                 cam = self.data.cameras[view]
-                b = geometry_batch(t, torch.tensor([view]), torch.zeros(1, 4), self.device)
             else:
                 view, cam = None, camera
                 t = GBufferTensors.from_gbuffers([self._rasterizer().render(self._mesh, camera)], [camera], self.device)
-                b = geometry_batch(t, torch.tensor([0]), torch.zeros(1, 4), self.device)
-            b = {k: v for k, v in b.items() if k not in ("light_source", "light_intensity", "visibility")}
             with torch.inference_mode():
-                feats = self.model.sample_features(b["grid"]) if hasattr(self.model, "sample_features") else None
+                b, feats = self._renderer().view_state(t, 0 if view is None else view)
             vc = ViewCache(cam, b, feats, view)
             self._cache[key] = vc
             while len(self._cache) > self.cache_size:
@@ -283,17 +278,19 @@ class ViewerEngine:
             out += pred.sum(0)
         return out.cpu()
 
+    def _renderer(self, batch_size: int = 8) -> FrameRenderer:
+        """A :class:`FrameRenderer` with this thread's shadow caster (a GL context is per thread)."""
+        return FrameRenderer(self.model, self.loaded.encoding, self.device, self.amp, batch_size, self.shadows())
+
     def _one_light_frames(self, vc: ViewCache, src: np.ndarray, inten: np.ndarray, batch_size: int):
         """``(first index, (b, 3, H, W) float32 linear frames)`` of a pose under each light."""
-        shadows = self.shadows()
-        for i in range(0, len(src), batch_size):
-            s = torch.as_tensor(np.asarray(src[i:i + batch_size]), dtype=torch.float32, device=self.device)
-            b = s.shape[0]
-            batch = {k: v.expand(b, *v.shape[1:]) for k, v in vc.batch.items()}
-            batch = set_light(batch, s, torch.as_tensor(np.array(inten[i:i + b], np.float32)), shadows)
-            with autocast(self.device, self.amp):
-                pred = self.model.render(vc.features, batch) if vc.features is not None else self.model(batch)
-            yield i, decode_target(pred.float(), self.loaded.encoding) * batch["mask"]
+        frames = self._renderer(batch_size).lit(
+            vc.batch, vc.features, torch.as_tensor(np.asarray(src), dtype=torch.float32, device=self.device),
+            torch.as_tensor(np.asarray(inten), dtype=torch.float32, device=self.device))
+        i = 0
+        for pred in frames:
+            yield i, pred
+            i += len(pred)
 
     def _fixed_cell_frame(self, vc: ViewCache, lighting: Lighting, batch_size: int) -> torch.Tensor:
         env = self.envmaps[lighting.name]
