@@ -28,11 +28,11 @@ from neutex.envmap.sampling import EnvLights, cell_directions, cell_irradiance, 
 from neutex.errors import DataError
 from neutex.eval.metrics import image_metrics
 from neutex.gbuffer.raster import Rasterizer
+from neutex.gbuffer.shadow import ShadowCaster
 from neutex.render.envlight import light_weights, reference_irradiance
 from neutex.render.pipeline import frame_errors
 from neutex.render.video import error_heatmap, to_uint8
 from neutex.run.evaluate import measure_sweep, sweep_jobs
-from neutex.run.load import open_shadows
 from neutex.run.predict import FrameRenderer
 
 Display = Literal["prediction", "ground truth", "error"]
@@ -215,13 +215,19 @@ class ViewerEngine:
     def _raster(self):
         return self._rasters.get(threading.get_ident())
 
+    def _mesh_once(self):
+        """The dataset's mesh, read once for every thread's rasterizer and shadow caster."""
+        with self._lock:
+            if self._mesh is None:
+                if self.data.mesh_path is None:
+                    raise DataError(f"{self.data.root}: no mesh.obj; only the captured views can be shown")
+                self._mesh = load_mesh(self.data.mesh_path)
+            return self._mesh
+
     def _rasterizer(self):
         key = threading.get_ident()
         if key not in self._rasters:
-            if self.data.mesh_path is None:
-                raise DataError(f"{self.data.root}: no mesh.obj; only the captured views can be shown")
-            if self._mesh is None:
-                self._mesh = load_mesh(self.data.mesh_path)
+            self._mesh_once()
             self._rasters[key] = Rasterizer()
         return self._rasters[key]
 
@@ -231,7 +237,7 @@ class ViewerEngine:
             return None
         key = threading.get_ident()
         if key not in self._shadows:
-            self._shadows[key] = open_shadows(self.data, True)
+            self._shadows[key] = ShadowCaster(self._mesh_once())
         return self._shadows[key]
 
     def close(self) -> None:
