@@ -144,9 +144,8 @@ class ViewerApp:
             self._touch()
 
     def _light_position(self) -> np.ndarray:
-        return circle_light_sources(1, float(self.g_dist.value if hasattr(self, "g_dist") else 3.0),
-                                    float(self.g_el.value if hasattr(self, "g_el") else 30.0), self.data.up,
-                                    start_deg=float(self.g_az.value if hasattr(self, "g_az") else 30.0))[0, :3]
+        return circle_light_sources(1, float(self.g_dist.value), float(self.g_el.value), self.data.up,
+                                    start_deg=float(self.g_az.value))[0, :3]
 
     def _move_gizmo(self) -> None:
         self.light_gizmo.position = tuple(float(x) for x in self._light_position())
