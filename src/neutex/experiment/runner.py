@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 from rich.markup import escape
 
-from neutex.config import config_difference, config_from_dict, config_to_dict, flatten_overrides
+from neutex.config import config_difference, config_to_dict, flatten_overrides
 from neutex.data.prepare import PrepareConfig, prepare_capture
 from neutex.errors import CaptureError, CheckpointError, ConfigError, DataError
 from neutex.eval.evaluate import evaluate_run
@@ -42,10 +42,10 @@ from neutex.report.html import write_report_html
 from neutex.report.media import render_report_media
 from neutex.run.evaluate import held_out_psnr
 from neutex.run.checkpoint import latest_checkpoint
-from neutex.run.load import read_metrics, upgrade_config_dict
+from neutex.run.load import read_metrics, settings_changed
 from neutex.synth.config import PRESETS, preset_config
 from neutex.synth.render import synthesize
-from neutex.train.config import TrainConfig, changed_settings
+from neutex.train.config import TrainConfig
 from neutex.train.trainer import Trainer
 
 METRIC_KEYS = ("psnr", "psnr_tonemapped", "ssim", "mae", "mse")
@@ -239,15 +239,9 @@ def variant_state(rv: ResolvedVariant) -> str:
 
 def _check_same_experiment(rv: ResolvedVariant) -> None:
     """A run folder trained with other settings is never reused silently."""
-    cj = read_json_object(Path(rv.config.out) / "config.json", CheckpointError, default={})
-    if "config" not in cj:
+    if not (Path(rv.config.out) / "config.json").is_file():
         return
-    stored = cj["config"]
-    try:  # fill fields added to TrainConfig since that run with their defaults
-        stored = config_to_dict(config_from_dict(TrainConfig, upgrade_config_dict(stored)))
-    except ConfigError:
-        pass
-    diff = changed_settings(stored, rv.config)
+    diff = settings_changed(rv.config.out, rv.config)
     if diff:
         raise ConfigError(f"{rv.config.out}: trained with other settings ({'; '.join(diff[:3])})",
                           hint="use another --out, or delete that run folder to train it again")

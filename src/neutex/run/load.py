@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from neutex.capture.mesh import load_mesh
-from neutex.config import config_from_dict
+from neutex.config import config_from_dict, config_to_dict
 from neutex.data.prepared import PreparedData
 from neutex.device import autocast_dtype, pick_device
 from neutex.errors import CheckpointError, ConfigError
@@ -20,7 +20,7 @@ from neutex.jsonio import read_json_lines, read_json_object
 from neutex.model.config import ORIGIN_MODEL
 from neutex.run.checkpoint import load_checkpoint, resolve_checkpoint, state_dict_mismatch
 from neutex.run.predict import FrameRenderer
-from neutex.train.config import TrainConfig
+from neutex.train.config import TrainConfig, changed_settings
 
 
 def open_shadows(data, needed: bool, log=None):
@@ -98,6 +98,16 @@ def read_run_config(run: str | Path):
     extra = read_json_object(cfg_path, ConfigError)
     d = upgrade_config_dict(extra.get("config", extra))
     return config_from_dict(TrainConfig, d, where=cfg_path.name), extra
+
+
+def settings_changed(run: str | Path, cfg: TrainConfig) -> list[str]:
+    """``"field: run -> now"`` for each setting of ``cfg`` that differs from the run folder's
+    config.json (upgraded and filled with today's defaults first); ``[]`` when they agree.
+
+    Raises:
+        CheckpointError: no config.json; ConfigError: an unreadable or invalid one.
+    """
+    return changed_settings(config_to_dict(read_run_config(run)[0]), cfg)
 
 
 def load_run(run: str | Path, checkpoint: str | int = "best", device: str = "auto",

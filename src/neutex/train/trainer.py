@@ -55,10 +55,10 @@ from neutex.run.checkpoint import (
     state_dict_mismatch,
 )
 from neutex.run.evaluate import SweepJob, held_out_psnr, measure_pairs, measure_sweep, sample_pairs, sweep_jobs
-from neutex.run.load import open_shadows, read_metrics, read_run_config
+from neutex.run.load import open_shadows, read_metrics, settings_changed
 from neutex.run.predict import FrameRenderer
 from neutex.train import distributed
-from neutex.train.config import TrainConfig, changed_settings
+from neutex.train.config import TrainConfig
 from neutex.train.distributed import DistContext
 from neutex.train.losses import masked_l1
 from neutex.train.texture_init import init_texture_from_photos
@@ -243,7 +243,7 @@ class Trainer:
     def _check_same_config(self) -> None:
         """Refuse to continue a run with other settings than its config.json's (naming them):
         e.g. another --model.conditioning would only fail later, loading the weights."""
-        diff = changed_settings(config_to_dict(read_run_config(self.run)[0]), self.cfg)
+        diff = settings_changed(self.run, self.cfg)
         if diff:
             more = f" and {len(diff) - 3} more" if len(diff) > 3 else ""
             raise ConfigError(f"{self.run / 'config.json'}: the run was made with other settings than these "
