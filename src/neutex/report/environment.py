@@ -9,7 +9,8 @@ import math
 from typing import Any
 
 
-def _f(v: Any, fmt: str) -> str:
+def fmt_number(v: Any, fmt: str) -> str:
+    """``fmt.format(v)``, or "—" for a missing or non-finite value (every table of the report)."""
     return "—" if v is None or (isinstance(v, float) and not math.isfinite(v)) else fmt.format(v)
 
 
@@ -34,7 +35,7 @@ def environment_html(summary: dict) -> str:
         held = ", ".join(first.get("held_out_views", [])) or "none"
         out.append(f"<h3>{e(n)}</h3><p class='meta'>views {e(views)} (held out: {e(held)}); "
                    f"{e(str(first.get('lights')))} {e(str(first.get('sampling')))} lights; "
-                   f"white level {_f(first.get('white_level'), '{:.3g}')}</p>")
+                   f"white level {fmt_number(first.get('white_level'), '{:.3g}')}</p>")
         out.append("<table class='environment'><thead><tr><th class='name'>variant</th><th>PSNR tone-mapped (dB)</th>"
                    "<th>PSNR (dB)</th><th>SSIM</th></tr></thead><tbody>")
         best = max((v["environments"][n]["model"].get("psnr_tonemapped") or -1e9 for v in variants
@@ -45,10 +46,10 @@ def environment_html(summary: dict) -> str:
                 continue
             m = r["model"]
             cls = " class='best'" if m.get("psnr_tonemapped") == best else ""
-            out.append(f"<tr><td class='name'>{e(v['name'])}</td><td{cls}>{_f(m.get('psnr_tonemapped'), '{:.2f}')}</td>"
-                       f"<td>{_f(m.get('psnr'), '{:.2f}')}</td><td>{_f(m.get('ssim'), '{:.4f}')}</td></tr>")
+            out.append(f"<tr><td class='name'>{e(v['name'])}</td><td{cls}>{fmt_number(m.get('psnr_tonemapped'), '{:.2f}')}</td>"
+                       f"<td>{fmt_number(m.get('psnr'), '{:.2f}')}</td><td>{fmt_number(m.get('ssim'), '{:.4f}')}</td></tr>")
         b = first.get("baseline") or {}
         out.append(f"<tr class='baseline'><td class='name'>weighted captures (no learning)</td>"
-                   f"<td>{_f(b.get('psnr_tonemapped'), '{:.2f}')}</td><td>{_f(b.get('psnr'), '{:.2f}')}</td>"
-                   f"<td>{_f(b.get('ssim'), '{:.4f}')}</td></tr></tbody></table>")
+                   f"<td>{fmt_number(b.get('psnr_tonemapped'), '{:.2f}')}</td><td>{fmt_number(b.get('psnr'), '{:.2f}')}</td>"
+                   f"<td>{fmt_number(b.get('ssim'), '{:.4f}')}</td></tr></tbody></table>")
     return "".join(out)

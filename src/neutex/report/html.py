@@ -7,12 +7,11 @@ from __future__ import annotations
 import datetime
 import html
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 from neutex.data.splits import BUCKETS, HELD_OUT_BUCKETS
-from neutex.report.environment import environment_html
+from neutex.report.environment import environment_html, fmt_number as _fmt
 from neutex.report.figures import BUCKET_TITLES
 
 METRICS = (("psnr", "PSNR (dB)", True, "{:.2f}"), ("psnr_tonemapped", "PSNR tone-mapped (dB)", True, "{:.2f}"),
@@ -42,11 +41,6 @@ code { background: #f3f3f3; padding: 0 3px; border-radius: 3px; }
 def _e(x: Any) -> str:
     return html.escape(str(x), quote=True)
 
-
-def _fmt(v: Any, fmt: str) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "—"
-    return fmt.format(v)
 
 
 def _baseline(v: dict, bucket: str) -> dict | None:
