@@ -299,15 +299,12 @@ def resolve_variants(suite: SuiteConfig, out: Path, scale: str, extra: dict[str,
         tree = defaults
         # a model preset (the last layer naming one wins) supplies the model defaults that every
         # layer then overrides, as --model.preset does on the command line
-        preset, preset_where = None, ""
-        for lw, layer in [*layers, (where, var.overrides), ("--set", extra or {})]:
-            flat = flatten_overrides(layer, lw)
-            if "model.preset" in flat:
-                preset, preset_where = flat["model.preset"], f"{lw}.model.preset"
-        if preset is not None:
-            tree = apply_overrides(tree, {"model": preset_model_dict(preset, preset_where)}, where)
-        for lw, layer in [*layers, (where, var.overrides), ("--set", extra or {})]:
-            flat = flatten_overrides(layer, lw)
+        flats = [(lw, flatten_overrides(layer, lw)) for lw, layer in [*layers, (where, var.overrides),
+                                                                       ("--set", extra or {})]]
+        named = [(flat["model.preset"], f"{lw}.model.preset") for lw, flat in flats if "model.preset" in flat]
+        if named:
+            tree = apply_overrides(tree, {"model": preset_model_dict(*named[-1])}, where)
+        for lw, flat in flats:
             for k in flat:
                 if k in RUNNER_KEYS:
                     raise ConfigError(f"{lw}.{k}: set by the experiment runner (runs go to DIR/runs/<variant>, "
@@ -381,8 +378,8 @@ def suite_from_dict(d: Any, where: str = "suite") -> SuiteConfig:
         suite = SuiteConfig(**kw)
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
-    if suite.scene not in _synth_presets():
-        raise ConfigError(f"{where}: scene: unknown synthetic preset {suite.scene!r} (known: {', '.join(_synth_presets())})")
+    if suite.scene not in PRESETS:
+        raise ConfigError(f"{where}: scene: unknown synthetic preset {suite.scene!r} (known: {', '.join(PRESETS)})")
     validate_suite(suite, where)
     return suite
 
@@ -401,10 +398,6 @@ def validate_suite(suite: SuiteConfig, where: str | None = None) -> None:
             preset_config(suite.scene, **{**scale.scene, **suite.scene_overrides})
     except ConfigError as exc:
         raise ConfigError(f"{where or suite.name}: scene_overrides: {exc}") from None
-
-
-def _synth_presets() -> list[str]:
-    return list(PRESETS)
 
 
 def load_suite(spec: str | Path) -> tuple[SuiteConfig, str]:
