@@ -22,7 +22,6 @@ _LAZY = {
     "time_interleaved": "neutex.bench.timing",
     "bench_gbuffer": "neutex.bench.side",
     "bench_loader": "neutex.bench.side",
-    "bench_shadow": "neutex.bench.side",
     "OriginModel": "neutex.bench.origin",
     "OriginStep": "neutex.bench.origin",
     "QUOTED_ORIGIN_MS": "neutex.bench.origin",

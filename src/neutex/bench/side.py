@@ -1,5 +1,5 @@
-"""The side benches of ``neutex bench``: the loader, the G-buffer rasterizer and the shadow
-maps, each on data it makes itself (the synth bench needs Mitsuba's internals and lives in
+"""The side benches of ``neutex bench``: the loader and the G-buffer rasterizer, each on data it
+makes itself (shadow maps are measured where they are used: the ``inputs`` and ``sweep`` rows) (the synth bench needs Mitsuba's internals and lives in
 :mod:`neutex.synth.render`). They live here, above the packages they measure, so those
 packages never import benchmark scaffolding (a synthetic dataset, procedural meshes)."""
 
@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 import trimesh
 
 from neutex.capture.mesh import Mesh
@@ -19,8 +18,6 @@ from neutex.data.loader import PairLoader
 from neutex.data.prepared import PreparedData
 from neutex.data.synthetic import write_synthetic_prepared
 from neutex.gbuffer.raster import Rasterizer
-from neutex.gbuffer.shadow import ShadowCaster
-from neutex.synth.mesh import make_mesh
 
 
 def _ring_cameras(res: int, n: int = 8) -> list[Camera]:
@@ -74,47 +71,3 @@ def bench_gbuffer(res: int = 256, frames: int = 50, subdivisions: int = 4) -> di
             r.render(mesh, cams[k % len(cams)])
         dt = (time.perf_counter() - t0) / frames
     return {"name": "gbuffer", "res": res, "ms": dt * 1e3, "per_s": 1.0 / dt, "faces": int(len(mesh.faces))}
-
-
-def bench_shadow(map_res: int = 512, res: int = 256, batches: tuple[int, ...] = (1, 8), repeats: int = 7,
-                 detail: float = 1.4) -> dict:
-    """Shadow speed on the egg (``detail`` 1.4: ~32k faces): a map render (with readback) at
-    ``map_res``², and :meth:`ShadowCaster.visibility` from cached maps on real ``res``²
-    G-buffers (8 cameras around the egg, masked) per batch size. Times are the best of
-    ``repeats`` (the machine is shared).
-
-    Returns:
-        ``{"name": "shadow", "faces", "map_res", "map_ms", "res", "mask_fraction",
-        "visibility_ms": {B: ms}}``.
-    """
-    pm = make_mesh("egg", detail)
-    mesh = Mesh(pm.vertices, pm.faces, normals=pm.normals)
-    angles = np.linspace(0, 2 * np.pi, 16, endpoint=False)
-    lights = np.stack([3 * np.cos(angles), 3 * np.sin(angles), np.full(16, 1.5), np.ones(16)], 1)
-    cams = _ring_cameras(res)
-    with Rasterizer() as r:
-        g = [r.render(mesh, c) for c in cams]
-    position = torch.from_numpy(np.stack([b["position"] for b in g])).permute(0, 3, 1, 2)
-    normal = torch.from_numpy(np.stack([b["normal"] for b in g])).permute(0, 3, 1, 2)
-    mask = torch.from_numpy(np.stack([b["mask"] for b in g]))[:, None].float()
-    out: dict = {"name": "shadow", "faces": int(len(mesh.faces)), "map_res": map_res, "res": res,
-                 "mask_fraction": float(mask.mean()), "visibility_ms": {}}
-    with ShadowCaster(mesh, resolution=map_res) as caster:
-        caster.depth_map(lights[0])  # warm-up: shader compile, upload
-        times = []
-        for s in lights[1:]:
-            t0 = time.perf_counter()
-            caster.depth_map(s)
-            times.append(time.perf_counter() - t0)
-        out["map_ms"] = min(times) * 1e3
-        for B in batches:
-            k = np.arange(B) % len(cams)
-            args = (position[k].contiguous(), normal[k].contiguous(),
-                    torch.from_numpy(lights[np.arange(B) % len(lights)]), mask[k].contiguous())
-            times = []
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                caster.visibility(*args)
-                times.append(time.perf_counter() - t0)
-            out["visibility_ms"][B] = min(times) * 1e3
-    return out
