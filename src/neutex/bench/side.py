@@ -1,7 +1,8 @@
 """The side benches of ``neutex bench``: the loader and the G-buffer rasterizer, each on data it
 makes itself. Shadow maps are measured where they are used (the ``inputs`` and ``sweep``
-rows); the synth bench needs Mitsuba's internals and lives in :mod:`neutex.synth.render`. They live here, above the packages they measure, so those
-packages never import benchmark scaffolding (a synthetic dataset, procedural meshes)."""
+rows); the synth bench needs Mitsuba's internals and lives in :mod:`neutex.synth.render`.
+They live here, above the packages they measure, so those packages never import benchmark
+scaffolding (a synthetic dataset, procedural meshes)."""
 
 from __future__ import annotations
 
