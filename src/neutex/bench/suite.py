@@ -217,16 +217,13 @@ def bench_inference(res: int, data_root: Path, cfg: BenchConfig, log: Log) -> li
     return rows
 
 
-def bench_inputs(res: int, data_root: Path, cfg: BenchConfig, log: Log) -> list[dict[str, Any]]:
+def bench_inputs(res: int, data: PreparedData, shadows, cfg: BenchConfig, log: Log) -> list[dict[str, Any]]:
     """What the default model's per-pixel inputs cost per training image (B = 1): the cues
     (:func:`~neutex.model.pixel_geometry.compute_inputs`) and the cast-shadow visibility, with the
     light's shadow map cached (training: the stage's lights repeat every epoch) and with a new
     map per light (sweeps, novel lights). ``fraction_of_step``: of the default model's training
     step at the same size and precision (filled in by :func:`summarize_ratios`)."""
-    data = PreparedData.open(data_root)
-    model_cfg = bench_model("neutex")
-    names = [s.name for s in model_cfg.slots()]
-    shadows = open_shadows(data, model_cfg.needs_visibility)
+    names = [s.name for s in bench_model("neutex").slots()]
     batch = next(iter(PairLoader(data, data.pairs("train")[:1], batch_size=1, shuffle=False, device=cfg.device)))
     src = batch["light_source"]
     fresh = itertools.count()
@@ -261,14 +258,11 @@ def bench_inputs(res: int, data_root: Path, cfg: BenchConfig, log: Log) -> list[
     return rows
 
 
-def bench_sweep(res: int, data_root: Path, cfg: BenchConfig, log: Log) -> list[dict[str, Any]]:
+def bench_sweep(res: int, data: PreparedData, shadows, cfg: BenchConfig, log: Log) -> list[dict[str, Any]]:
     """A light sweep of ``cfg.sweep_frames`` frames at one view with the default model in bf16,
     cast shadows on (a new shadow map per frame): what ``neutex render`` does, without the video
     encoder. Reports seconds for the whole sweep (``seconds``) and frames per second."""
-    data = PreparedData.open(data_root)
-    model_cfg = bench_model("neutex")
-    model = model_cfg.setup("log").to(cfg.device, memory_format=torch.channels_last).eval()
-    shadows = open_shadows(data, model_cfg.needs_visibility)
+    model = bench_model("neutex").setup("log").to(cfg.device, memory_format=torch.channels_last).eval()
     sync = synchronizer(cfg.device)
     n = cfg.sweep_frames
     src = circle_light_sources(n, 3.0, 30.0, data.up)
@@ -456,21 +450,27 @@ def _run_bench(cfg: BenchConfig, log: Log) -> dict[str, Any]:
     with_mesh = machine["shadows"].startswith("shadow maps")
     with tempfile.TemporaryDirectory(prefix="neutex-bench-") as tmp:
         work = Path(tmp)
-        data: dict[int, Path] = {}
+        made: dict[int, Path] = {}
 
         def dataset(res: int) -> Path:
-            if res not in data:
-                data[res] = write_synthetic_prepared(work / f"prepared-{res}", views=4, lights=8, res=res,
+            if res not in made:
+                made[res] = write_synthetic_prepared(work / f"prepared-{res}", views=4, lights=8, res=res,
                                                      mesh=with_mesh)
-            return data[res]
+            return made[res]
 
         for res in cfg.res:
             rows += bench_train_steps(res, dataset(res), work, cfg, log)
             rows += bench_renderer(res, cfg, log)
         rows += bench_inference(cfg.inference_res, dataset(cfg.inference_res), cfg, log)
         if "neutex" in cfg.modes:
-            rows += bench_inputs(cfg.inference_res, dataset(cfg.inference_res), cfg, log)
-            rows += bench_sweep(cfg.inference_res, dataset(cfg.inference_res), cfg, log)
+            prepared = PreparedData.open(dataset(cfg.inference_res))
+            shadows = open_shadows(prepared, bench_model("neutex").needs_visibility)  # one GL context for both
+            try:
+                rows += bench_inputs(cfg.inference_res, prepared, shadows, cfg, log)
+                rows += bench_sweep(cfg.inference_res, prepared, shadows, cfg, log)
+            finally:
+                if shadows is not None:
+                    shadows.release()
         if cfg.ddp:
             res = min(cfg.res)
             rows += bench_ddp(res, dataset(res), work, cfg, log)
