@@ -16,6 +16,7 @@ of the threads and batch 1 each (as ``torchrun --nproc_per_node N`` runs it: it 
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import os
 import socket
@@ -51,18 +52,13 @@ def _worker(rank: int, world: int, port: int, data_root: str, out: str, mode: st
     tr = None
     try:
         tr = make_trainer(Path(data_root), Path(out), mode, "fp32", False, threads)
-        batches = first_batches(tr.loader)
-        k = {"i": 0}
-
-        def batch():
-            k["i"] += 1
-            return batches[k["i"] % len(batches)]
+        batches = itertools.cycle(first_batches(tr.loader))
 
         def no_sync_step():
             with tr.train_model.no_sync():
-                tr.train_step(batch())
+                tr.train_step(next(batches))
 
-        times = time_interleaved({"sync": lambda: tr.train_step(batch()), "no_sync": no_sync_step},
+        times = time_interleaved({"sync": lambda: tr.train_step(next(batches)), "no_sync": no_sync_step},
                                  repeats=repeats, warmup=warmup)
         numel = sum(p.numel() for p in tr.model.parameters())
         flat = torch.zeros(numel)
@@ -104,14 +100,9 @@ def _run_ranks(world: int, threads: int, args: tuple, timeout: float) -> None:
 def _time_one_process(data_root: Path, out: Path, mode: str, threads: int, batch: int, cfg) -> dict[str, float]:
     """The step of one process with ``threads`` threads and batch ``batch`` (median, ms)."""
     one = make_trainer(data_root, out, mode, "fp32", False, threads, batch_size=batch)
-    batches = first_batches(one.loader)
-    k = {"i": 0}
-
-    def one_step():
-        k["i"] += 1
-        one.train_step(batches[k["i"] % len(batches)])
-
-    return summarize(time_interleaved({"one": one_step}, repeats=cfg.repeats, warmup=cfg.warmup)["one"])
+    batches = itertools.cycle(first_batches(one.loader))
+    return summarize(time_interleaved({"one": lambda: one.train_step(next(batches))}, repeats=cfg.repeats,
+                                      warmup=cfg.warmup)["one"])
 
 
 def bench_ddp(res: int, data_root: Path, work: Path, cfg, log: Log, processes: int = 2) -> list[dict[str, Any]]:
