@@ -11,6 +11,9 @@ import numpy as np
 
 Encoding = Literal["linear", "log", "srgb"]
 
+#: Rec. 709 / sRGB luminance of linear RGB: ``Y = 0.2126 R + 0.7152 G + 0.0722 B``.
+LUMA_WEIGHTS = (0.2126, 0.7152, 0.0722)
+
 #: epsilon and scale of the ``log`` target encoding: enc = log(eps + x) * scale + shift maps
 #: linear [0, ~4] roughly onto [0, 1] while keeping dark regions resolved.
 LOG_EPS = 1e-3

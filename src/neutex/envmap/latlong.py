@@ -27,10 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from neutex.capture.imageio import ImageReadError, read_image, write_exr
+from neutex.color import LUMA_WEIGHTS
 from neutex.errors import CaptureError
 
-#: Rec. 709 luminance weights (linear RGB).
-LUMINANCE = np.array([0.2126, 0.7152, 0.0722])
+#: Rec. 709 luminance weights (linear RGB), as an array for ``energy @ LUMINANCE``.
+LUMINANCE = np.array(LUMA_WEIGHTS)
 
 
 def up_basis(up=(0.0, 0.0, 1.0)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -46,6 +47,20 @@ def up_basis(up=(0.0, 0.0, 1.0)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     e1 = ref - up * (ref @ up)
     e1 /= np.linalg.norm(e1)
     return e1, np.cross(up, e1), up
+
+
+def direction_at(azimuth_deg, elevation_deg, up=(0.0, 0.0, 1.0)) -> np.ndarray:
+    """Unit world directions ``(..., 3)`` at azimuths and elevations (degrees, broadcast) in the
+    :func:`up_basis` of ``up``: azimuth 0 along ``e1``, 90 along ``e2``, elevation 90 along ``up``.
+
+    Examples:
+        >>> direction_at(90.0, 0.0).round(6).tolist(), direction_at(0.0, 90.0).round(6).tolist()
+        ([0.0, 1.0, 0.0], [0.0, 0.0, 1.0])
+    """
+    e1, e2, k = up_basis(up)
+    az, el = np.broadcast_arrays(np.radians(azimuth_deg), np.radians(elevation_deg))
+    outer = np.multiply.outer
+    return outer(np.cos(el) * np.cos(az), e1) + outer(np.cos(el) * np.sin(az), e2) + outer(np.sin(el), k)
 
 
 def rotation_about(up, deg: float) -> np.ndarray:

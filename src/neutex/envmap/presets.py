@@ -15,12 +15,11 @@ looks as bright as in the capture, whatever the map's character.
 
 from __future__ import annotations
 
-import math
 from typing import Literal, get_args
 
 import numpy as np
 
-from neutex.envmap.latlong import EnvMap, pixel_directions, pixel_solid_angles, up_basis
+from neutex.envmap.latlong import EnvMap, direction_at, pixel_directions, pixel_solid_angles
 from neutex.errors import ConfigError
 
 #: the name of a procedural map (``neutex envmap --preset``).
@@ -30,12 +29,6 @@ PRESET_NAMES: tuple[str, ...] = get_args(PresetName)
 
 #: irradiance (per channel, on a surface facing up) every preset is scaled to.
 TARGET_IRRADIANCE = 3.2
-
-
-def _towards(az_deg: float, el_deg: float, up=(0.0, 0.0, 1.0)) -> np.ndarray:
-    e1, e2, k = up_basis(up)
-    az, el = math.radians(az_deg), math.radians(el_deg)
-    return math.cos(el) * (math.cos(az) * e1 + math.sin(az) * e2) + math.sin(el) * k
 
 
 def _disc(d: np.ndarray, centre: np.ndarray, radius_deg: float, soft_deg: float = 0.0) -> np.ndarray:
@@ -84,19 +77,19 @@ def make_envmap(name: str, height: int = 128, up=(0.0, 0.0, 1.0)) -> EnvMap:
         ground = np.array([0.09, 0.07, 0.05])
         blend = np.clip(z / 0.03 + 0.5, 0, 1)[..., None]  # a soft horizon, one or two pixels wide
         img = (blend * sky + (1 - blend) * ground).astype(np.float32)
-        sun_dir = _towards(-35.0, 40.0, up)
+        sun_dir = direction_at(-35.0, 40.0, up)
         sun = _disc(d, sun_dir, 3.0, 0.5)
         glow = np.exp(-np.degrees(np.arccos(np.clip(d @ sun_dir, -1, 1))) / 12.0)[..., None] * 0.6
         img = img + glow * np.array([1.0, 0.85, 0.6]) * (z[..., None] > -0.05)
         img = _with_source(img, sun, np.array([1.0, 0.93, 0.8]), share=0.6, d=d, up=k, h=h, w=w)
     elif name == "studio":
         img[:] = 0.025 + 0.015 * np.clip(z, 0, 1)[..., None]
-        key = _box(d, _towards(50.0, 35.0, up), 22.0, 16.0, up) [..., None] * np.array([1.0, 0.9, 0.75])
-        fill = _box(d, _towards(-110.0, 15.0, up), 18.0, 24.0, up)[..., None] * np.array([0.55, 0.65, 0.85]) * 0.35
+        key = _box(d, direction_at(50.0, 35.0, up), 22.0, 16.0, up) [..., None] * np.array([1.0, 0.9, 0.75])
+        fill = _box(d, direction_at(-110.0, 15.0, up), 18.0, 24.0, up)[..., None] * np.array([0.55, 0.65, 0.85]) * 0.35
         top = _disc(d, k, 20.0, 6.0)[..., None] * 0.15
         img = (img + 6.0 * (key + fill + top)).astype(np.float32)
     else:  # spot
-        spot = _disc(d, _towards(20.0, 30.0, up), 5.0, 1.0)
+        spot = _disc(d, direction_at(20.0, 30.0, up), 5.0, 1.0)
         img = spot[..., None] * np.ones(3, np.float32)
     env = EnvMap(img.astype(np.float32), k, 0.0, name)
     scale = TARGET_IRRADIANCE / float(env.irradiance_at(k).mean())

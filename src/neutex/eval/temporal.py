@@ -27,11 +27,10 @@ import torch
 import torch.nn.functional as F
 
 from neutex.check import check_shape
+from neutex.color import LUMA_WEIGHTS
 from neutex.errors import DataError
 from neutex.render.lights import rotate_sources
 
-#: Rec. 709 / sRGB luminance weights on linear RGB.
-LUMA_WEIGHTS = (0.2126, 0.7152, 0.0722)
 #: log-luminance dark floor: ``m = log(Ȳ + ε)`` with ``ε = DARK_FLOOR ×`` the sequence's mean
 #: luminance. Frames much darker than that (the light behind the object) have their relative
 #: changes damped instead of amplified by the log, as they are on a display exposed for the

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import torch
 
-from neutex.envmap.latlong import up_basis
+from neutex.envmap.latlong import direction_at, up_basis
 
 
 def circle_light_sources(n: int, radius: float, elevation_deg: float = 30.0, up=(0, 0, 1),
@@ -41,10 +41,7 @@ def circle_light_sources(n: int, radius: float, elevation_deg: float = 30.0, up=
         >>> circle_light_sources(4, 1.0, 90.0, directional=True)[2].round(6).tolist() == [0, 0, 1, 0]
         True
     """
-    e1, e2, up = up_basis(up)
-    az = np.radians(start_deg) + 2 * math.pi * turns * np.arange(n) / n
-    el = math.radians(elevation_deg)
-    dirs = math.cos(el) * (np.cos(az)[:, None] * e1 + np.sin(az)[:, None] * e2) + math.sin(el) * up
+    dirs = direction_at(start_deg + 360.0 * turns * np.arange(n) / n, np.full(n, float(elevation_deg)), up)
     if directional:
         return np.concatenate([dirs, np.zeros((n, 1))], 1)
     return np.concatenate([np.asarray(center, float) + radius * dirs, np.ones((n, 1))], 1)
