@@ -31,3 +31,12 @@ def test_rasterizer_and_shadow_caster_keep_their_contexts(egl):
     assert g1["mask"].sum() > 50 and all(np.array_equal(g1[k], g2[k]) for k in g1)
     rast.release()
     caster.release()
+    # both are GLResources: released, each refuses to draw in one clear line, the maps stay readable
+    for draw in (lambda: rast.render(mesh, cam), lambda: caster.depth_map(np.array([0.0, 2.0, 2.0, 1.0]))):
+        try:
+            draw()
+        except RuntimeError as exc:
+            assert "used after release()" in str(exc)
+        else:
+            raise AssertionError("drew after release()")
+    assert np.array_equal(caster.depth_map(lights[1]).depth.numpy(), ref[1].numpy())

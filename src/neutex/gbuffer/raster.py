@@ -69,7 +69,44 @@ def create_context():
                               hint="install an EGL driver (Mesa: libegl1 libgl1-mesa-dri) or give G-buffers in capture.json") from None
 
 
-class Rasterizer:
+class GLResource:
+    """A headless GL context (:func:`create_context`) and the objects made in it, released
+    together; a context manager. Subclasses list their live GL objects in :meth:`_gl_objects`
+    and drop their references to them in :meth:`_forget`."""
+
+    def __init__(self) -> None:
+        self.ctx = create_context()
+
+    def _gl_objects(self) -> list:
+        return []
+
+    def _forget(self) -> None:
+        pass
+
+    def _current(self):
+        """``with self._current():`` makes this context current (another one, a Rasterizer's or
+        a ShadowCaster's, may be in the same thread); refuses after :meth:`release`."""
+        if self.ctx is None:
+            raise RuntimeError(f"{type(self).__name__}: used after release()")
+        return self.ctx
+
+    def release(self) -> None:
+        """Free the GL context and everything in it."""
+        for o in self._gl_objects():
+            o.release()
+        self._forget()
+        if self.ctx is not None:
+            self.ctx.release()
+            self.ctx = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+class Rasterizer(GLResource):
     """Renders G-buffers of meshes for cameras with one reusable GL context.
 
     Examples:
@@ -86,7 +123,7 @@ class Rasterizer:
     """
 
     def __init__(self) -> None:
-        self.ctx = create_context()
+        super().__init__()
         self.prog = self.ctx.program(vertex_shader=_VERTEX, fragment_shader=_FRAGMENT)
         self._mesh_key: int | None = None
         self._mesh_vertices: np.ndarray | None = None
@@ -129,8 +166,7 @@ class Rasterizer:
     # ---------------------------------------------------------------- render
     def render(self, mesh: Mesh, camera) -> dict[str, np.ndarray]:
         """G-buffers of ``mesh`` seen by ``camera`` (see :func:`rasterize_gbuffers`)."""
-        # make this context current: another one (a ShadowCaster's) may be, in the same thread
-        with self.ctx:
+        with self._current():
             return self._render(mesh, camera)
 
     def _render(self, mesh: Mesh, camera) -> dict[str, np.ndarray]:
@@ -161,20 +197,11 @@ class Rasterizer:
         return {"uv": uv, "normal": nm[..., :3], "position": pd[..., :3], "mask": nm[..., 3] > 0.5,
                 "depth": pd[..., 3]}
 
-    def release(self) -> None:
-        """Free the GL context and everything in it."""
-        for o in self._buffers + self._fbo_objs:
-            o.release()
+    def _gl_objects(self) -> list:
+        return self._buffers + self._fbo_objs
+
+    def _forget(self) -> None:
         self._buffers, self._fbo_objs, self._fbo_size, self._mesh_key = [], [], None, None
-        if self.ctx is not None:
-            self.ctx.release()
-            self.ctx = None
-
-    def __enter__(self) -> Rasterizer:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.release()
 
 
 def rasterize_gbuffers(mesh: Mesh, camera, rasterizer: Rasterizer | None = None) -> dict[str, np.ndarray]:

@@ -46,7 +46,7 @@ from neutex.capture.mesh import Mesh
 from neutex.capture.schema import look_at
 from neutex.check import check_shape
 from neutex.errors import CaptureError, DataError
-from neutex.gbuffer.raster import create_context
+from neutex.gbuffer.raster import GLResource
 
 #: default ``(c0, c1)`` bias factors (in texels) for ``pcf_radius = 1.5``; see the module docstring.
 DEFAULT_BIAS = (1.0, 2.5)
@@ -440,7 +440,7 @@ class ShadowMap:
         return self.padded[b:self.padded.shape[0] - b, b:self.padded.shape[1] - b]
 
 
-class ShadowCaster:
+class ShadowCaster(GLResource):
     """Shadow maps of one mesh, rendered with moderngl (EGL) and cached per light, and the
     per-pixel visibility they give.
 
@@ -482,7 +482,7 @@ class ShadowCaster:
         #: GL renders so far (cache misses).
         self.renders = 0
         self._cache: OrderedDict[tuple[float, ...], ShadowMap] = OrderedDict()
-        self.ctx = create_context()
+        super().__init__()
         self._objs: list = []
         self.prog = self.ctx.program(vertex_shader=_VERTEX, fragment_shader=_FRAGMENT)
         vbo = self.ctx.buffer(np.ascontiguousarray(mesh.vertices, np.float32).tobytes())
@@ -508,10 +508,7 @@ class ShadowCaster:
         if hit is not None:
             self._cache.move_to_end(key)
             return hit
-        if self.ctx is None:
-            raise RuntimeError("ShadowCaster: used after release()")
-        # make this context current: another one (a Rasterizer's) may be, in the same thread
-        with self.ctx:
+        with self._current():
             smap = self._render_depth_map(s)
         self._cache[key] = smap
         while len(self._cache) > self.cache_size:
@@ -571,17 +568,8 @@ class ShadowCaster:
                               border=self._border)
 
     # ---------------------------------------------------------------- lifetime
-    def release(self) -> None:
-        """Free the GL context and everything in it (the cached maps stay readable)."""
-        for o in self._objs:
-            o.release()
-        self._objs = []
-        if self.ctx is not None:
-            self.ctx.release()
-            self.ctx = None
+    def _gl_objects(self) -> list:
+        return self._objs
 
-    def __enter__(self) -> ShadowCaster:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.release()
+    def _forget(self) -> None:
+        self._objs = []  # the cached maps are CPU tensors: they stay readable
