@@ -492,31 +492,31 @@ class Trainer:
         append_json_line(self.run / "metrics.jsonl", row)
 
     def _end_of_epoch(self) -> None:
-        if not self.dist.is_main:  # rank 0 validates, renders and saves; the others wait for it
-            self.sched.step()
-            self.epoch, self.batch_in_epoch, self.pairs_in_epoch = self.epoch + 1, 0, 0
-            distributed.barrier(self.dist)
-            return
+        # rank 0 validates, renders and saves; the others only advance the schedule and wait for it
         e = self.epoch + 1
-        val = self.validate()
-        row: dict[str, Any] = {"epoch": e, "iteration": self.step, "kind": "val", "lr": self.sched.get_last_lr()[0],
-                               "train_seconds": round(self.train_seconds, 3), "buckets": val}
-        frames, tm = self.render_sweep()
-        write_video(frames, self.run / "videos" / "sweeps" / f"epoch-{e:04d}.mp4", fps=self.sweep.fps)
-        if tm is not None:
-            row["temporal"] = {self.sweep.name: {k: v for k, v in tm.items() if k != "curves"}}
-        self._log(row)
-        score = held_out_psnr(val)
+        if self.dist.is_main:
+            val = self.validate()
+            row: dict[str, Any] = {"epoch": e, "iteration": self.step, "kind": "val",
+                                   "lr": self.sched.get_last_lr()[0], "train_seconds": round(self.train_seconds, 3),
+                                   "buckets": val}
+            frames, tm = self.render_sweep()
+            write_video(frames, self.run / "videos" / "sweeps" / f"epoch-{e:04d}.mp4", fps=self.sweep.fps)
+            if tm is not None:
+                row["temporal"] = {self.sweep.name: {k: v for k, v in tm.items() if k != "curves"}}
+            self._log(row)
         self.sched.step()
         self.epoch, self.batch_in_epoch, self.pairs_in_epoch = e, 0, 0
-        is_best = score > self.best
-        self.best = max(self.best, score)  # before saving: the epoch, best and last files hold one state
-        self._save(epoch_checkpoint_name(e))
-        if is_best:
-            self._save("best.pt")
-        self._save("last.pt")
-        desc = "  ".join(f"{b} {v['psnr']:.2f}dB" if v.get("psnr") is not None else f"{b} -" for b, v in val.items())
-        self.console.print(f"epoch {e}/{self.epochs}: {desc}")
+        if self.dist.is_main:
+            score = held_out_psnr(val)
+            is_best = score > self.best
+            self.best = max(self.best, score)  # before saving: the epoch, best and last files hold one state
+            self._save(epoch_checkpoint_name(e))
+            if is_best:
+                self._save("best.pt")
+            self._save("last.pt")
+            desc = "  ".join(f"{b} {v['psnr']:.2f}dB" if v.get("psnr") is not None else f"{b} -"
+                             for b, v in val.items())
+            self.console.print(f"epoch {e}/{self.epochs}: {desc}")
         distributed.barrier(self.dist)
 
     def _finish_videos(self) -> None:
