@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
@@ -53,11 +52,6 @@ def write_tiny_capture(root: Path) -> Path:
     return root
 
 
-def edit_json(path: Path, fn) -> None:
-    """Apply ``fn`` to the parsed JSON file (in place) and write it back."""
-    d = json.loads(path.read_text())
-    fn(d)
-    path.write_text(json.dumps(d, indent=1))
 
 
 def tree_digest(*roots: Path) -> dict[str, str]:

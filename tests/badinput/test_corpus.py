@@ -22,7 +22,8 @@ from typing import Callable
 import numpy as np
 import pytest
 import torch
-from builders import RES, edit_json, tree_digest, write_tiny_capture
+from builders import RES, tree_digest, write_tiny_capture
+from testkit import edit_json, set_at
 
 from neutex.capture import write_exr, write_png_codes
 from neutex.cli import entrypoint
@@ -97,15 +98,6 @@ def run_folder(id: str, fn: Callable[[Path], None], argv: Callable[[Path], list[
 
 # ----------------------------------------------------------------------------- ways to break things
 
-def _set(path: list, value) -> Callable[[dict], None]:
-    def fn(d):
-        obj = d
-        for k in path[:-1]:
-            obj = obj[k]
-        obj[path[-1]] = value
-    return fn
-
-
 def _write(rel: str, data: bytes | str) -> Callable[[Path], None]:
     def fn(root: Path):
         p = root / rel
@@ -149,7 +141,7 @@ def _redirect_frame(rel: str, how: str) -> Callable[[Path], None]:
         if how == "symlink":
             (root / rel).symlink_to(other / "L005.exr")
         value = str(other / "L005.exr") if how == "absolute" else rel
-        edit_json(root / "capture.json", _set(["frames", 4, "image"], value))
+        edit_json(root / "capture.json", set_at(["frames", 4, "image"], value))
     return fn
 
 
@@ -159,13 +151,13 @@ def _truncated_jpeg(root: Path) -> None:
     p = root / "images/cam01/L000.jpg"
     Image.fromarray(np.full((RES, RES, 3), 90, np.uint8)).save(p, quality=90)
     p.write_bytes(p.read_bytes()[:200])
-    edit_json(root / "capture.json", _set(["frames", 3, "image"], "images/cam01/L000.jpg"))
+    edit_json(root / "capture.json", set_at(["frames", 3, "image"], "images/cam01/L000.jpg"))
 
 
 def _mesh_out_of_view(root: Path) -> None:
     from neutex.capture import look_at
 
-    edit_json(root / "capture.json", _set(["cameras", 1, "world_to_camera"],
+    edit_json(root / "capture.json", set_at(["cameras", 1, "world_to_camera"],
                                           look_at([3, -3, 0.8], [3, 5, 0.8], [0, 0, 1]).tolist()))
 
 
@@ -177,7 +169,7 @@ def _all_black(root: Path) -> None:
 
 
 def _markup_name(root: Path) -> None:
-    edit_json(root / "capture.json", _set(["frames", 4, "image"], "images/[red]x[/red].exr"))
+    edit_json(root / "capture.json", set_at(["frames", 4, "image"], "images/[red]x[/red].exr"))
 
 
 def _bracket_folder(root: Path) -> None:
@@ -193,7 +185,7 @@ def _corner_mask(root: Path) -> None:
     m = np.zeros((RES, RES), bool)
     m[0, 0] = True  # a corner: not on the sphere
     write_png_codes(root / "masks/corner.png", m)
-    edit_json(root / "capture.json", _set(["frames", 4, "mask"], "masks/corner.png"))
+    edit_json(root / "capture.json", set_at(["frames", 4, "mask"], "masks/corner.png"))
 
 
 def _images_npy(fn: Callable[[np.ndarray], np.ndarray | None]) -> Callable[[Path], None]:
@@ -246,36 +238,36 @@ CASES: list[Case] = [
                  egl=False),
     Case("capture-not-there", "capture", lambda root: None, lambda cap, tmp: _prepare(cap / "nope", tmp),
          ("capture/nope: file not found",)),
-    capture_json("format", _set(["format"], "neutex-capture/2"), "capture.json: format: expected 'neutex-capture/1'"),
-    capture_json("unknown-key", _set(["camras"], []), "camras: unknown key"),
-    capture_json("K-shape", _set(["cameras", 0, "K"], [[1, 0], [0, 1]]), "cameras[0].K: expected shape (3, 3)"),
-    capture_json("K-negative-focal", _set(["cameras", 0, "K", 0, 0], -40.0),
+    capture_json("format", set_at(["format"], "neutex-capture/2"), "capture.json: format: expected 'neutex-capture/1'"),
+    capture_json("unknown-key", set_at(["camras"], []), "camras: unknown key"),
+    capture_json("K-shape", set_at(["cameras", 0, "K"], [[1, 0], [0, 1]]), "cameras[0].K: expected shape (3, 3)"),
+    capture_json("K-negative-focal", set_at(["cameras", 0, "K", 0, 0], -40.0),
                  "cameras[0].K: expected [[fx,s,cx],[0,fy,cy],[0,0,1]] with fx, fy > 0"),
-    capture_json("pose-scaled", _set(["cameras", 1, "world_to_camera", 0], [2.0, 0, 0, 0]),
+    capture_json("pose-scaled", set_at(["cameras", 1, "world_to_camera", 0], [2.0, 0, 0, 0]),
                  "cameras[1].world_to_camera: not a rigid transform"),
-    capture_json("pose-nan", _set(["cameras", 1, "world_to_camera", 0, 3], math.nan),
+    capture_json("pose-nan", set_at(["cameras", 1, "world_to_camera", 0, 3], math.nan),
                  "cameras[1].world_to_camera: contains NaN or inf"),
-    capture_json("width-zero", _set(["cameras", 0, "width"], 0), "cameras[0].width: image size must be positive"),
-    capture_json("camera-model", _set(["cameras", 0, "model"], "fisheye"), "cameras[0].model: unknown camera model"),
-    capture_json("camera-id-markup", _set(["frames", 0, "camera"], "cam[/bold]00"),
+    capture_json("width-zero", set_at(["cameras", 0, "width"], 0), "cameras[0].width: image size must be positive"),
+    capture_json("camera-model", set_at(["cameras", 0, "model"], "fisheye"), "cameras[0].model: unknown camera model"),
+    capture_json("camera-id-markup", set_at(["frames", 0, "camera"], "cam[/bold]00"),
                  "frames[0].camera: unknown camera id 'cam[/bold]00'"),
-    capture_json("camera-duplicate", _set(["cameras", 1, "id"], "cam00"), "cameras[1]: duplicate id 'cam00'"),
-    capture_json("light-duplicate", _set(["lights", 1, "id"], "L000"), "lights[1]: duplicate id 'L000'"),
-    capture_json("light-type", _set(["lights", 0, "type"], "spot"), "lights[0].type: unknown light type 'spot'"),
-    capture_json("light-zero-direction", _set(["lights", 0], {"id": "L000", "type": "directional", "direction": [0, 0, 0]}),
+    capture_json("camera-duplicate", set_at(["cameras", 1, "id"], "cam00"), "cameras[1]: duplicate id 'cam00'"),
+    capture_json("light-duplicate", set_at(["lights", 1, "id"], "L000"), "lights[1]: duplicate id 'L000'"),
+    capture_json("light-type", set_at(["lights", 0, "type"], "spot"), "lights[0].type: unknown light type 'spot'"),
+    capture_json("light-zero-direction", set_at(["lights", 0], {"id": "L000", "type": "directional", "direction": [0, 0, 0]}),
                  "lights[0].direction: must be non-zero"),
-    capture_json("light-negative", _set(["lights", 2, "intensity"], [1, -1, 1]), "lights[2].intensity: must be non-negative"),
-    capture_json("frame-unknown-light", _set(["frames", 1, "light"], "L999"), "frames[1].light: unknown light id 'L999'"),
+    capture_json("light-negative", set_at(["lights", 2, "intensity"], [1, -1, 1]), "lights[2].intensity: must be non-negative"),
+    capture_json("frame-unknown-light", set_at(["frames", 1, "light"], "L999"), "frames[1].light: unknown light id 'L999'"),
     capture_json("frame-duplicate", lambda d: d["frames"].__setitem__(1, dict(d["frames"][0])),
                  "frames[1]: duplicate frame for camera 'cam00' and light 'L000'"),
-    capture_json("frame-image-number", _set(["frames", 2, "image"], 3), "frames[2].image: expected a string"),
-    capture_json("frames-empty", _set(["frames"], []), "frames: at least one frame is required"),
-    capture_json("cameras-empty", _set(["cameras"], []), "cameras: at least one camera is required"),
-    capture_json("sequence-name", _set(["sequences", 0, "name"], "a/b"), "sequences[0].name: 'a/b'"),
+    capture_json("frame-image-number", set_at(["frames", 2, "image"], 3), "frames[2].image: expected a string"),
+    capture_json("frames-empty", set_at(["frames"], []), "frames: at least one frame is required"),
+    capture_json("cameras-empty", set_at(["cameras"], []), "cameras: at least one camera is required"),
+    capture_json("sequence-name", set_at(["sequences", 0, "name"], "a/b"), "sequences[0].name: 'a/b'"),
     capture_json("sequence-lengths", lambda d: d["sequences"][0]["frames"].pop(), "sequences[0].frames: 2 frames for 3"),
     capture_json("no-mesh", lambda d: d.pop("mesh"), "mesh: missing, and cameras[0] (cam00) gives no gbuffer"),
-    capture_json("mesh-missing", _set(["mesh"], "meshes/none.obj"), "mesh: file not found: meshes/none.obj"),
-    capture_json("image-missing-markup-name", _set(["frames", 4, "image"], "images/[red]x[/red].exr"),
+    capture_json("mesh-missing", set_at(["mesh"], "meshes/none.obj"), "mesh: file not found: meshes/none.obj"),
+    capture_json("image-missing-markup-name", set_at(["frames", 4, "image"], "images/[red]x[/red].exr"),
                  "frames[4].image: file not found: images/[red]x[/red].exr"),
     capture_file("image-dotdot", _redirect_frame("../other/images/cam01/L005.exr", "dotdot"),
                  "frames[4].image: ../other/images/cam01/L005.exr is outside the capture folder ('..' leads out of it)",
@@ -303,7 +295,7 @@ CASES: list[Case] = [
     capture_file("image-wrong-size", _exr("images/cam01/L000.exr", np.full((8, 8, 3), 0.5, np.float32)),
                  "frames[3].image: images/cam01/L000.exr is 8x8, camera cam01 is 16x16"),
     capture_file("image-tiff", lambda root: (_write("images/cam01/L000.tif", b"II*\x00")(root),
-                                             edit_json(root / "capture.json", _set(["frames", 3, "image"],
+                                             edit_json(root / "capture.json", set_at(["frames", 3, "image"],
                                                                                    "images/cam01/L000.tif"))),
                  "frames[3].image: images/cam01/L000.tif: unsupported image format '.tif'"),
     capture_file("jpeg-truncated", _truncated_jpeg, "frames[3].image: images/cam01/L000.jpg: cannot decode JPEG"),
@@ -349,11 +341,11 @@ CASES: list[Case] = [
     prepared("normal-npy-dtype", lambda root: np.save(root / "arrays/normal.npy", np.zeros((4, RES, RES, 3), np.float64)),
              "arrays/normal.npy: expected shape (4, 16, 16, 3) float32"),
     prepared("prepared-json-invalid", _write("prepared.json", "{"), "prepared.json: invalid JSON"),
-    prepared("prepared-json-format", lambda root: edit_json(root / "prepared.json", _set(["format"], "neutex-prepared/0")),
+    prepared("prepared-json-format", lambda root: edit_json(root / "prepared.json", set_at(["format"], "neutex-prepared/0")),
              "prepared.json: format is 'neutex-prepared/0'"),
     prepared("prepared-json-no-cameras", lambda root: edit_json(root / "prepared.json", lambda d: d.pop("cameras")),
              "prepared.json or splits.json lacks 'cameras'"),
-    prepared("splits-unknown-id", lambda root: edit_json(root / "splits.json", _set(["held_out_views", 0], "cam09")),
+    prepared("splits-unknown-id", lambda root: edit_json(root / "splits.json", set_at(["held_out_views", 0], "cam09")),
              "splits.json: held_out_views: unknown id 'cam09'"),
     prepared("not-prepared", lambda root: (root / "prepared.json").unlink(), "not a prepared dataset"),
     # --- configs
@@ -379,7 +371,7 @@ CASES: list[Case] = [
                "checkpoints/epoch-0007.pt: checkpoint not found (available in", "best.pt, epoch-0001.pt, last.pt"),
     run_folder("no-checkpoint-yet", _first_checkpoint_only, _eval(), "no checkpoint yet (training stopped before it"),
     run_folder("no-config", lambda run: (run / "config.json").unlink(), _eval(), "config.json: not a run folder"),
-    run_folder("config-unknown-key", lambda run: edit_json(run / "config.json", _set(["config", "bogus"], 1)), _eval(),
+    run_folder("config-unknown-key", lambda run: edit_json(run / "config.json", set_at(["config", "bogus"], 1)), _eval(),
                "config.json.bogus: unknown key"),
     run_folder("config-invalid-json", _write("config.json", "{\"config\": "), _eval(), "config.json: invalid JSON"),
     run_folder("resume-other-conditioning", lambda run: None, _resume("--model.conditioning", "concat"),

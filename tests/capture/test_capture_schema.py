@@ -10,6 +10,7 @@ import numpy as np
 import OpenEXR
 import pytest
 from capture_builders import H, W, write_json
+from testkit import edit_json, set_at
 
 from neutex.capture import (
     Camera,
@@ -46,63 +47,48 @@ def test_valid_capture(capture_dir):
     assert again.to_json() == cap.to_json()
 
 
-def _mutate(root, fn):
-    d = _load(root)
-    fn(d)
-    write_json(root / "capture.json", d)
-
-
 def _scale(d):
     d["cameras"][1]["world_to_camera"][0] = [1.5 * v for v in d["cameras"][1]["world_to_camera"][0]]
-
-
-def _set(path, value):
-    def fn(d):
-        obj = d
-        for k in path[:-1]:
-            obj = obj[k]
-        obj[path[-1]] = value
-    return fn
 
 
 #: (name, mutation of capture.json, regex of the whole message after "<path>/capture.json: ")
 STRUCTURE_CASES = [
     ("non-rigid matrix", _scale, r"cameras\[1\]\.world_to_camera: not a rigid transform .*scale, shear or a mirror"),
-    ("mirror matrix", _set(["cameras", 0, "world_to_camera"], np.diag([1.0, 1, -1, 1]).tolist()),
+    ("mirror matrix", set_at(["cameras", 0, "world_to_camera"], np.diag([1.0, 1, -1, 1]).tolist()),
      r"cameras\[0\]\.world_to_camera: not a rigid transform"),
-    ("bad last row", _set(["cameras", 0, "world_to_camera", 3], [0, 0, 1, 1]),
+    ("bad last row", set_at(["cameras", 0, "world_to_camera", 3], [0, 0, 1, 1]),
      r"cameras\[0\]\.world_to_camera: last row must be \[0, 0, 0, 1\]"),
-    ("unknown camera id", _set(["frames", 4, "camera"], "cam07"), r"frames\[4\]\.camera: unknown camera id 'cam07'"),
-    ("unknown light id", _set(["frames", 2, "light"], "L009"), r"frames\[2\]\.light: unknown light id 'L009'"),
-    ("duplicate camera id", _set(["cameras", 1, "id"], "cam00"),
+    ("unknown camera id", set_at(["frames", 4, "camera"], "cam07"), r"frames\[4\]\.camera: unknown camera id 'cam07'"),
+    ("unknown light id", set_at(["frames", 2, "light"], "L009"), r"frames\[2\]\.light: unknown light id 'L009'"),
+    ("duplicate camera id", set_at(["cameras", 1, "id"], "cam00"),
      r"cameras\[1\]: duplicate id 'cam00' \(also cameras\[0\]\)"),
-    ("duplicate light id", _set(["lights", 2, "id"], "L000"), r"lights\[2\]: duplicate id 'L000' \(also lights\[0\]\)"),
-    ("duplicate frame", _set(["frames", 1, "light"], "L000"),
+    ("duplicate light id", set_at(["lights", 2, "id"], "L000"), r"lights\[2\]: duplicate id 'L000' \(also lights\[0\]\)"),
+    ("duplicate frame", set_at(["frames", 1, "light"], "L000"),
      r"frames\[1\]: duplicate frame for camera 'cam00' and light 'L000' \(also frames\[0\]\)"),
-    ("wrong format string", _set(["format"], "neutex-capture/2"),
+    ("wrong format string", set_at(["format"], "neutex-capture/2"),
      r"format: expected 'neutex-capture/1', got \"neutex-capture/2\""),
-    ("misspelt key", _set(["camera_conventon"], "opengl"), r"camera_conventon: unknown key \(expected one of: .*'x_'\)"),
-    ("bad convention", _set(["cameras", 0, "convention"], "directx"),
+    ("misspelt key", set_at(["camera_conventon"], "opengl"), r"camera_conventon: unknown key \(expected one of: .*'x_'\)"),
+    ("bad convention", set_at(["cameras", 0, "convention"], "directx"),
      r"cameras\[0\]\.convention: unknown convention 'directx' \(opencv, opengl, blender\)"),
-    ("bad colour space", _set(["color_space"], "rec709"), r"color_space: expected 'linear' or 'srgb', got 'rec709'"),
-    ("NaN in K", _set(["cameras", 0, "K", 0, 0], float("nan")), r"cameras\[0\]\.K: contains NaN or inf"),
-    ("width as text", _set(["cameras", 0, "width"], "8"), r"cameras\[0\]\.width: expected an integer, got \"8\""),
-    ("width as bool", _set(["cameras", 0, "width"], True), r"cameras\[0\]\.width: expected an integer, got true"),
-    ("sequence with a foreign frame", _set(["sequences", 0, "lights"], ["L001", "L000", "L002"]),
+    ("bad colour space", set_at(["color_space"], "rec709"), r"color_space: expected 'linear' or 'srgb', got 'rec709'"),
+    ("NaN in K", set_at(["cameras", 0, "K", 0, 0], float("nan")), r"cameras\[0\]\.K: contains NaN or inf"),
+    ("width as text", set_at(["cameras", 0, "width"], "8"), r"cameras\[0\]\.width: expected an integer, got \"8\""),
+    ("width as bool", set_at(["cameras", 0, "width"], True), r"cameras\[0\]\.width: expected an integer, got true"),
+    ("sequence with a foreign frame", set_at(["sequences", 0, "lights"], ["L001", "L000", "L002"]),
      r"sequences\[0\]\.frames\[0\]: images/cam00/L000.png is frames\[0\]\.image \(camera 'cam00', light 'L000'\), "
      r"but the sequence gives camera 'cam00', light 'L001'"),
-    ("sequence name", _set(["sequences", 0, "name"], "row 1"), r"sequences\[0\]\.name: 'row 1': use only letters"),
+    ("sequence name", set_at(["sequences", 0, "name"], "row 1"), r"sequences\[0\]\.name: 'row 1': use only letters"),
     ("no mesh, no gbuffer", lambda d: d.pop("mesh"), r"mesh: missing, and cameras\[0\] \(cam00\) gives no gbuffer"),
-    ("both poses", _set(["cameras", 0, "camera_to_world"], np.eye(4).tolist()),
+    ("both poses", set_at(["cameras", 0, "camera_to_world"], np.eye(4).tolist()),
      r"cameras\[0\]: give exactly one of world_to_camera and camera_to_world"),
-    ("unknown gbuffer", _set(["cameras", 0, "gbuffer"], {"normal": "n.exr", "uv": "u.exr", "mask": "m.png", "albedo": "a.exr"}),
+    ("unknown gbuffer", set_at(["cameras", 0, "gbuffer"], {"normal": "n.exr", "uv": "u.exr", "mask": "m.png", "albedo": "a.exr"}),
      r"cameras\[0\]\.gbuffer\.albedo: unknown G-buffer"),
 ]
 
 
 @pytest.mark.parametrize("name, mutate, message", STRUCTURE_CASES, ids=[c[0] for c in STRUCTURE_CASES])
 def test_broken_structure(capture_dir, name, mutate, message):
-    _mutate(capture_dir, mutate)
+    edit_json(capture_dir / "capture.json", mutate)
     with pytest.raises(CaptureError) as e:
         load_capture(capture_dir)
     msg = str(e.value)
@@ -170,8 +156,8 @@ def test_nan_pixel(capture_dir):
 
 
 def test_sequence_frame_missing(capture_dir):
-    _mutate(capture_dir, _set(["sequences", 0, "frames", 2], "sweeps/S002.exr"))
-    _mutate(capture_dir, _set(["sequences", 0, "lights", 2], "L002"))
+    edit_json(capture_dir / "capture.json", set_at(["sequences", 0, "frames", 2], "sweeps/S002.exr"))
+    edit_json(capture_dir / "capture.json", set_at(["sequences", 0, "lights", 2], "L002"))
     with pytest.raises(CaptureError, match=r"^sequences\[0\]\.frames\[2\]: file not found: sweeps/S002.exr$"):
         validate_files(load_capture(capture_dir))
 
@@ -190,7 +176,7 @@ def _outside(capture_dir, how):
     else:
         rel = "images/cam01/link.exr"
         (capture_dir / rel).symlink_to(src)
-    _mutate(capture_dir, _set(["frames", 4, "image"], rel))
+    edit_json(capture_dir / "capture.json", set_at(["frames", 4, "image"], rel))
     return rel
 
 
@@ -223,7 +209,7 @@ def test_environment_files_outside_the_capture_folder_are_refused(capture_dir, f
 
 def test_paths_inside_the_capture_folder_are_fine(capture_dir):
     (capture_dir / "images/cam01/link.exr").symlink_to(capture_dir / "images/cam01/L001.exr")  # a link inside
-    _mutate(capture_dir, _set(["frames", 4, "image"], "images/cam00/../cam01/link.exr"))
+    edit_json(capture_dir / "capture.json", set_at(["frames", 4, "image"], "images/cam00/../cam01/link.exr"))
     validate_files(load_capture(capture_dir))
 
 
