@@ -6,11 +6,11 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
-import trimesh
 
-from neutex.capture import Camera, Capture, Frame, Light, Sequence, look_at, pinhole_K, save_capture, write_exr
+from neutex.capture import Capture, Frame, Light, Sequence, save_capture, write_exr
 from neutex.capture.imageio import write_png_codes
-from neutex.capture.mesh import Mesh, save_mesh
+
+from testkit import ring_cameras, write_uv_icosphere
 
 RES = 16
 
@@ -20,13 +20,8 @@ def write_tiny_capture(root: Path) -> Path:
     point lights; cam00's frames are 16-bit PNGs sharing a mask, cam01's are EXRs; a 3-frame
     ground-truth sweep with its own lights. Returns the folder."""
     root = Path(root)
-    s = trimesh.creation.icosphere(1, radius=0.7)
-    v = np.asarray(s.vertices)
-    n = v / np.linalg.norm(v, axis=1, keepdims=True)
-    uv = np.stack([0.5 + np.arctan2(n[:, 1], n[:, 0]) / (2 * np.pi), 0.5 + np.arcsin(n[:, 2]) / np.pi], 1)
-    save_mesh(Mesh(v, s.faces, uv, n), root / "mesh.obj")
-    cams = [Camera(f"cam{k:02d}", RES, RES, look_at([3 * np.cos(a), 3 * np.sin(a), 0.8], [0, 0, 0], [0, 0, 1]),
-                   K=pinhole_K(RES, RES, 40.0)) for k, a in enumerate((0.0, 2.0))]
+    write_uv_icosphere(root / "mesh.obj", subdivisions=1)
+    cams = ring_cameras(RES, (0.0, 2.0))
     lights = [Light(f"L{i:03d}", "point", np.full(3, 5.0), position=[3 * np.cos(i), 3 * np.sin(i), 2.0])
               for i in range(3)]
     rng = np.random.default_rng(0)

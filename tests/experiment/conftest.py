@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from testkit import ring_cameras, write_uv_icosphere
+
 @pytest.fixture
 def suite_file(tmp_path, tiny_base):
     """``suite_file(variants, base=None, **top) -> Path`` of a suite YAML in tmp_path
@@ -26,20 +28,13 @@ def suite_file(tmp_path, tiny_base):
 def tiny_capture(tmp_path_factory, egl) -> Path:
     """A capture: an icosphere seen by 4 pinhole cameras under 8 point lights at 32², images
     Lambertian-ish (a constant albedo times the cosine of the light at the sphere's centre)."""
-    import trimesh
 
-    from neutex.capture import Camera, Capture, Frame, Light, look_at, pinhole_K, save_capture, write_exr
-    from neutex.capture.mesh import Mesh, save_mesh
+    from neutex.capture import Capture, Frame, Light, save_capture, write_exr
 
     root = tmp_path_factory.mktemp("cap") / "capture"
-    s = trimesh.creation.icosphere(2, radius=0.7)
-    v = np.asarray(s.vertices)
-    n = v / np.linalg.norm(v, axis=1, keepdims=True)
-    uv = np.stack([0.5 + np.arctan2(n[:, 1], n[:, 0]) / (2 * np.pi), 0.5 + np.arcsin(n[:, 2]) / np.pi], 1)
-    save_mesh(Mesh(v, s.faces, uv, n), root / "mesh.obj")
+    write_uv_icosphere(root / "mesh.obj")
     res = 32
-    cams = [Camera(f"cam{k:02d}", res, res, look_at([3 * np.cos(a), 3 * np.sin(a), 0.8], [0, 0, 0], [0, 0, 1]),
-                   K=pinhole_K(res, res, 40.0)) for k, a in enumerate(np.linspace(0, 2 * np.pi, 4, endpoint=False))]
+    cams = ring_cameras(res, np.linspace(0, 2 * np.pi, 4, endpoint=False))
     rng = np.random.default_rng(1)
     lights, frames = [], []
     for i in range(8):

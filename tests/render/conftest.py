@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import trimesh
 
-from neutex.capture import Camera, Capture, Frame, Light, Sequence, look_at, pinhole_K, save_capture, write_exr
-from neutex.capture.mesh import Mesh, save_mesh
+from neutex.capture import Capture, Frame, Light, Sequence, save_capture, write_exr
+
+from testkit import ring_cameras, write_uv_icosphere
 
 
 def make_run(root: Path, data: Path, encoding: str = "log", precision: str = "fp32", seed: int = 0,
@@ -37,13 +37,8 @@ def make_capture(root: Path, views: int = 3, lights: int = 4, res: int = 32, seq
     """A capture of an icosphere with spherical uvs (OBJ), pinhole cameras on a ring, point
     lights, constant images; optionally a ground-truth sequence at the first camera."""
     root = Path(root)
-    s = trimesh.creation.icosphere(2, radius=0.7)
-    v = np.asarray(s.vertices)
-    n = v / np.linalg.norm(v, axis=1, keepdims=True)
-    uv = np.stack([0.5 + np.arctan2(n[:, 1], n[:, 0]) / (2 * np.pi), 0.5 + np.arcsin(n[:, 2]) / np.pi], 1)
-    save_mesh(Mesh(v, s.faces, uv, n), root / "mesh.obj")
-    cams = [Camera(f"cam{k:02d}", res, res, look_at([3 * np.cos(a), 3 * np.sin(a), 0.8], [0, 0, 0], [0, 0, 1]),
-                   K=pinhole_K(res, res, 40.0)) for k, a in enumerate(np.linspace(0, 2 * np.pi, views, endpoint=False))]
+    write_uv_icosphere(root / "mesh.obj")
+    cams = ring_cameras(res, np.linspace(0, 2 * np.pi, views, endpoint=False))
     rng = np.random.default_rng(1)
     lts = [Light(f"L{i:03d}", "point", np.full(3, 5.0), position=3 * d / np.linalg.norm(d))
            for i, d in enumerate(rng.normal(size=(lights, 3)))]
