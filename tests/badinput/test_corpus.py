@@ -436,6 +436,7 @@ def test_bad_input_is_one_clear_line(case: Case, bases, tmp_path, capfd, request
     assert not [line for line in before if LIBRARY_NOISE.search(line)], err
     assert out == ""
     assert tree_digest(work, *case.extra_inputs(tmp_path)) == digest, "an input file changed"
+    assert not (tmp_path / "out").exists(), "a refused prepare left its output folder"
 
 
 def test_the_corpus_is_broad():

@@ -268,44 +268,6 @@ def test_open_checks_shapes(prepared, tmp_path):
         PreparedData.open(tmp_path / "nothing")
 
 
-def test_black_images_are_refused(capture_factory):
-    cap = capture_factory(views=2, lights=2)
-    for f in load_capture(cap).frames:
-        write_exr(cap.parent / f.image, np.zeros((32, 32, 3), np.float32))
-    with pytest.raises(CaptureError, match=r"^frames: the images are black on the object"):
-        prep(cap, cap.parent.parent / "out")  # not a dataset with white_level 0 that trains to -38 dB
-    assert not (cap.parent.parent / "out").exists()
-
-
-def test_a_view_without_object_pixels_is_refused_naming_it(capture_factory):
-    from neutex.capture import look_at
-
-    cap = capture_factory(views=2, lights=2)
-    _edit_capture(cap, lambda c: setattr(c.cameras[1], "world_to_camera", look_at([3, -3, 0.8], [3, 5, 0.8], [0, 0, 1])))
-    with pytest.raises(CaptureError, match=r"^cameras\[1\] \(cam01\): no object pixel: the mesh covers no pixel"):
-        prep(cap, cap.parent.parent / "out")
-
-
-def test_empty_masks_are_refused_naming_the_frame(capture_factory):
-    cap = capture_factory(views=2, lights=2)
-
-    def masks(c):
-        write_png(c.root / "masks/empty.png", np.zeros((32, 32), np.float32))
-        c.frames[2].mask = c.frames[3].mask = "masks/empty.png"  # view 1's only mask
-
-    _edit_capture(cap, masks)
-    with pytest.raises(CaptureError, match=r"^frames\[2\]\.mask: masks/empty\.png is empty .* view cam01 would have no"):
-        prep(cap, cap.parent.parent / "out")
-
-    def one_frame(c):
-        c.frames[2].mask = c.frames[3].mask = None
-        c.frames[3].mask = "masks/empty.png"  # a frame's own mask (view 1 has frames without)
-
-    _edit_capture(cap, one_frame)
-    with pytest.raises(CaptureError, match=r"^frames\[3\]\.mask: masks/empty\.png leaves no object pixel of view cam01"):
-        prep(cap, cap.parent.parent / "out")
-
-
 def test_outside_paths_need_the_flag(capture_factory, capsys):
     cap = capture_factory(views=2, lights=2)
     other = cap.parent.parent / "other"
