@@ -34,7 +34,6 @@ _LAZY = {
     "sample_texture": "neutex.model.texture",
     "texture_resolution_for": "neutex.model.texture",
     "conditioned_channels": "neutex.model.slots",
-    "DEFAULT_CHANNEL_MAP": "neutex.model.slots",
     "parse_input": "neutex.model.slots",
     "plan_slots": "neutex.model.slots",
     "Slot": "neutex.model.slots",

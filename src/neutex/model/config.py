@@ -241,5 +241,3 @@ descriptions: dict[str, str] = {
     "exp1": "multiply: texture channels 0-2 x normal, 3-5 x light_dir, 6-8 x view_dir (origin exp1)",
     "exp2": "concat: 16 texture channels ++ normal ++ light_dir ++ view_dir = 25 UNet inputs (origin exp2)",
 }
-
-ModelName = ModelPreset

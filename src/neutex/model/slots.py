@@ -13,10 +13,6 @@ from neutex.errors import ConfigError
 from neutex.model.inputs import get_input
 from neutex.model.options import CONDITIONING_MODES, ConditioningMode
 
-#: the origin's exp1 mapping: (start, stop, input) with channels ``start:stop`` × ``input``.
-DEFAULT_CHANNEL_MAP: tuple[tuple[int, int, str], ...] = ((0, 3, "normal"), (3, 6, "light_dir"), (6, 9, "view_dir"))
-
-
 @dataclass(frozen=True)
 class Slot:
     """Where one input enters: ``multiply`` into texture channels ``start:stop``, or ``concat``."""

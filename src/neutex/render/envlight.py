@@ -56,8 +56,7 @@ def relight_frames(renderer, source, view: int, lights: EnvLights, e_ref: np.nda
         return
     w = torch.from_numpy(light_weights(lights, e_ref).astype(np.float32))
     k = 0
-    inten = np.tile(np.asarray(e_ref, np.float32), (len(lights), 1))
-    for frames in renderer.sweep(source, view, lights.sources, inten):
+    for frames in renderer.sweep(source, view, lights.sources, np.asarray(e_ref, np.float32)):  # (3,): every light
         b = frames.shape[0]
         yield frames * w[k:k + b].to(frames.device)[:, :, None, None]
         k += b
@@ -79,6 +78,3 @@ def relight_envmap(renderer, source, view: int, lights: EnvLights, e_ref: np.nda
     for f in relight_frames(renderer, source, view, lights, e_ref):
         out += f.sum(0)
     return out
-
-
-# ---------------------------------------------------------------- neutex render --envmap
