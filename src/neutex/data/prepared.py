@@ -13,6 +13,7 @@ import datetime
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -349,13 +350,11 @@ class PreparedData:
         p = self.root / "mesh.obj"
         return p if p.is_file() else None
 
-    @property
+    @cached_property
     def environments(self) -> list:
         """Environment-map ground truth (:class:`neutex.data.environments.PreparedEnvironment`),
         opened on first use; empty when the capture had none."""
-        if "_environments" not in self.__dict__:
-            self._environments = open_environments(self, _load_array)
-        return self._environments
+        return open_environments(self, _load_array)
 
     def pairs(self, bucket: str) -> np.ndarray:
         """``(N, 2)`` int64 ``(view, light)`` indices of the existing pairs in ``bucket``

@@ -264,8 +264,8 @@ class Trainer:
     def _validation_pairs(self) -> dict[str, np.ndarray]:
         """A fixed sample of each bucket, so epochs are compared on the same images."""
         n = self.cfg.schedule.val_images
-        return {b: sample_pairs(self.data.pairs(b), n, self.cfg.seed + 1 + k)
-                for k, b in enumerate(BUCKETS) if len(self.data.pairs(b))}
+        pairs = {b: self.data.pairs(b) for b in BUCKETS}
+        return {b: sample_pairs(pairs[b], n, self.cfg.seed + 1 + k) for k, b in enumerate(BUCKETS) if len(pairs[b])}
 
     def _probe_pair(self) -> np.ndarray:
         for b in ("novel_light", "train"):
