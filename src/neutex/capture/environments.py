@@ -15,16 +15,14 @@ the map against them.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from neutex.capture.keys import check_keys
+from neutex.capture.keys import FILE_NAME_PART, check_keys
 from neutex.errors import CaptureError
 
 _ENV_KEYS = {"name", "map", "rotation_deg", "frames", "generator"}
 _ENV_FRAME_KEYS = {"camera", "image"}
-_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")  # it names files (prepared/arrays/env_<name>.npy)
 
 
 @dataclass
@@ -85,7 +83,7 @@ def parse_environments(raw: Any, cam_ids: set[str]) -> list[Environment]:
     for i, e in enumerate(raw):
         where = f"environments[{i}]"
         _check_object(e, _ENV_KEYS, ("name", "map"), where)
-        if not _NAME.match(e["name"]):
+        if not FILE_NAME_PART.match(e["name"]):
             raise CaptureError(f"{where}.name: {e['name']!r}: use only letters, digits, '_', '-' and '.'")
         if e["name"] in names:
             raise CaptureError(f"{where}.name: duplicate name {e['name']!r} (also environments[{names[e['name']]}])")

@@ -1,9 +1,15 @@
-"""capture.json's one rule for keys: each object has a fixed set of keys, and any other key is
-an error unless it starts with ``x_`` (the user's own metadata, kept but never read)."""
+"""capture.json's rules for keys and names: each object has a fixed set of keys, and any other
+key is an error unless it starts with ``x_`` (the user's own metadata, kept but never read);
+names that become parts of file names (sequences, environments) use :data:`FILE_NAME_PART`."""
 
 from __future__ import annotations
 
+import re
+
 from neutex.errors import CaptureError
+
+#: a name that becomes part of a file name (``prepared/arrays/seq_<name>.npy``, ``env_<name>.npy``).
+FILE_NAME_PART = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 def check_keys(d: dict, allowed: set[str], where: str) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -23,7 +22,7 @@ import numpy as np
 
 from neutex.capture.environments import Environment, parse_environments
 from neutex.capture.imageio import read_array_file, read_image
-from neutex.capture.keys import check_keys
+from neutex.capture.keys import FILE_NAME_PART, check_keys
 from neutex.errors import CaptureError
 from neutex.jsonio import read_json_object, write_json_atomic
 
@@ -43,7 +42,6 @@ _CAMERA_KEYS = {"id", "model", "width", "height", "K", "scale", "center", "world
 _LIGHT_KEYS = {"id", "type", "intensity", "position", "direction"}
 _FRAME_KEYS = {"camera", "light", "image", "mask"}
 _SEQUENCE_KEYS = {"name", "camera", "fps", "lights", "frames"}
-_SEQUENCE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")  # it names files (prepared/arrays/seq_<name>.npy)
 
 
 @dataclass
@@ -446,7 +444,7 @@ def parse_capture(d: Any, root: Path) -> Capture:
         check_keys(s, _SEQUENCE_KEYS, where)
         seq = Sequence(_get(s, "name", where, str), _get(s, "camera", where, str), list(_get(s, "lights", where, list)),
                        list(_get(s, "frames", where, list)), float(_get(s, "fps", where, (int, float), 30.0)))
-        if not _SEQUENCE_NAME.match(seq.name):
+        if not FILE_NAME_PART.match(seq.name):
             raise _err(f"{where}.name", f"{seq.name!r}: use only letters, digits, '_', '-' and '.'")
         if seq.fps <= 0:
             raise _err(f"{where}.fps", f"must be positive, got {seq.fps}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 from numpy.lib.format import open_memmap
 
 from neutex import __version__
+from neutex.capture.keys import FILE_NAME_PART
 from neutex.capture.schema import GBUFFER_KEYS, Camera, Light
 from neutex.data.environments import open_environments
 from neutex.data.splits import BUCKETS, Split, held_out_parts
@@ -32,7 +32,6 @@ FORMAT = "neutex-prepared/1"
 #: largest finite float16 value; brighter pixels cannot be stored.
 FLOAT16_MAX = 65504.0
 
-_SEQ_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 #: per G-buffer (:data:`~neutex.capture.schema.GBUFFER_KEYS`): trailing shape and dtype of its array.
@@ -161,7 +160,7 @@ class PreparedWriter:
     def add_sequence(self, name: str, view: int, fps: float, lights: list[Light], stage_index: list[int],
                      frames: int) -> np.ndarray:
         """Create ``arrays/seq_<name>.npy`` ``(T, H, W, 3)`` float16 and return it for filling."""
-        if not _SEQ_NAME.match(name):
+        if not FILE_NAME_PART.match(name):
             raise DataError(f"sequence {name!r}: name may only use letters, digits, '_', '-' and '.'")
         if any(s["name"] == name for s in self.sequences):
             raise DataError(f"sequence {name!r}: duplicate name")
