@@ -38,7 +38,7 @@ from neutex.render.config import DEFAULT_ENVMAP_FRAMES, DEFAULT_FPS, DEFAULT_FRA
 from neutex.render.envlight import reference_irradiance, relight_envmap
 from neutex.render.lights import azimuth_deg, circle_light_sources, stage_light_distance
 from neutex.render.video import caption, error_heatmap, hstack, to_uint8, write_video
-from neutex.run.evaluate import SweepJob, measure_frames, measure_sweep, sweep_jobs
+from neutex.run.evaluate import SweepJob, measure_frames, measure_sweep, sequence_job
 from neutex.run.load import load_run
 from neutex.run.predict import FrameRenderer
 
@@ -362,8 +362,7 @@ def _sequence(cfg: RenderConfig, data, renderer, white: float) -> tuple[int, flo
         raise DataError(f"{data.root}: no ground-truth sequences to render",
                         hint="render a light sweep (--kind sweep) instead")
     name = cfg.sequence or data.sequences[0].name
-    data.sequence(name)  # a clear error for an unknown name
-    job = next(j for j in sweep_jobs(data, cfg.frames) if j.name == name)
+    job = sequence_job(data.sequence(name), cfg.frames)  # data.sequence: a clear error for an unknown name
     idx, n, view = job.gt_index, len(job.gt_index), job.view
     if n < 3:
         raise DataError(f"sequence {name!r}: {n} frames; temporal metrics need at least 3")

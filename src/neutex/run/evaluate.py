@@ -113,6 +113,14 @@ class SweepJob:
         return gt * mask
 
 
+def sequence_job(seq, max_frames: int | None = None) -> SweepJob:
+    """The :class:`SweepJob` of one ground-truth sequence, subsampled at one stride to at most
+    ``max_frames`` frames (:func:`~neutex.eval.temporal.frame_subsample`), its fps scaled alike."""
+    idx = frame_subsample(len(seq.sources), max_frames)
+    return SweepJob(seq.name, int(seq.view), seq.sources[idx], seq.intensities[idx], idx, seq,
+                    seq.fps * len(idx) / len(seq.sources))
+
+
 def sweep_jobs(data, max_frames: int | None = None, seen_first: bool = False, circle_frames: int = 120) -> list[SweepJob]:
     """The sweeps to measure: every ground-truth sequence, subsampled at one stride to at most
     ``max_frames`` (:func:`~neutex.eval.temporal.frame_subsample`); without any, one circle of
@@ -125,11 +133,7 @@ def sweep_jobs(data, max_frames: int | None = None, seen_first: bool = False, ci
     seen = set(int(v) for v in data.seen_views)
     if seen_first:
         seqs.sort(key=lambda s: s.view not in seen)
-    jobs = []
-    for s in seqs:
-        idx = frame_subsample(len(s.sources), max_frames)
-        jobs.append(SweepJob(s.name, int(s.view), s.sources[idx], s.intensities[idx], idx, s,
-                             s.fps * len(idx) / len(s.sources)))
+    jobs = [sequence_job(s, max_frames) for s in seqs]
     if not jobs:
         view = int(min(seen)) if seen else 0
         n = min(circle_frames, max_frames or circle_frames)
