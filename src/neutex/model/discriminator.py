@@ -52,6 +52,14 @@ def discriminator_input(image: torch.Tensor, batch: dict[str, torch.Tensor], con
     return x * mask.to(x.dtype) if mask is not None else x
 
 
+def with_discriminator_buffers(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``batch`` with the conditional discriminator's buffers (:data:`DISCRIMINATOR_BUFFERS`) it
+    lacks computed once (:func:`~neutex.model.pixel_geometry.compute_inputs`): a training step
+    scores real and fake images up to four times, all under the same light."""
+    missing = [n for n in DISCRIMINATOR_BUFFERS if n not in batch]
+    return {**batch, **compute_inputs(batch, missing)} if missing else batch
+
+
 class PatchDiscriminator(nn.Module):
     """PatchGAN: a fully convolutional classifier whose every output pixel judges one patch.
 

@@ -40,6 +40,7 @@ from neutex.errors import CheckpointError, ConfigError, DataError, TrainingError
 from neutex.eval.plots import plot_run_curves
 from neutex.jsonio import append_json_line
 from neutex.model.config import ModelConfig
+from neutex.model.discriminator import with_discriminator_buffers
 from neutex.model.texture import texture_resolution_for
 from neutex.render.lights import jitter_sources, rotate_sources
 from neutex.render.video import caption, hstack, read_video, to_uint8, write_video
@@ -400,17 +401,19 @@ class Trainer:
         target = encode_target(batch["target"], self.encoding)
         batch = dict(batch, target_encoded=target)
         logs: dict[str, float] = {}
+        scored = batch  # what the discriminator sees beside the images
         if self.disc is not None:
+            scored = with_discriminator_buffers(batch) if self.cfg.disc.conditional else batch
             with torch.no_grad():
                 fake = self._forward(batch)
             self.disc_opt.zero_grad(set_to_none=True)
             disc = distributed.SyncedDiscriminator(self.train_disc) if ddp.enabled else self.disc
-            d_loss, d_logs = self.loss.discriminator_loss(disc, fake.detach(), batch)
+            d_loss, d_logs = self.loss.discriminator_loss(disc, fake.detach(), scored)
             (d_loss if weight is None else d_loss * weight).backward()
             self.disc_opt.step()
             logs.update(d_logs)
         pred = self._forward(batch, synced=True)
-        total, g_logs = self.loss.generator_loss(pred, batch, self.disc)
+        total, g_logs = self.loss.generator_loss(pred, scored, self.disc)
         logs.update(g_logs)
         if self.cfg.remedies.light_smoothness > 0:
             smooth = self._smoothness(batch)
